@@ -1,0 +1,458 @@
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { kubeconfigPath, ports, repoRoot, stateDir } from './paths.js';
+import { ensureTools, resolveTool } from './tools.js';
+import { kwokNodeAnnotation, simulatedNodes, type NodeCounts } from './nodes.js';
+import type { ToolName } from './versions.js';
+
+type Log = (line: string) => void;
+
+type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+
+/** Start order; `down` stops in reverse. */
+const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+
+/** Static identities of the plane's own clients; tokens are random per plane. */
+const identities = {
+  admin: { user: 'octopus-admin', groups: ['system:masters'] },
+  'kube-controller-manager': { user: 'system:kube-controller-manager', groups: [] },
+  'kube-scheduler': { user: 'system:kube-scheduler', groups: [] },
+  kwok: { user: 'kwok-controller', groups: ['system:masters'] },
+} as const;
+type Identity = keyof typeof identities;
+
+interface Paths {
+  state: string;
+  logs: string;
+  pids: string;
+  pki: string;
+  etcdData: string;
+  apiserverCerts: string;
+}
+
+function paths(): Paths {
+  const state = stateDir();
+  return {
+    state,
+    logs: join(state, 'logs'),
+    pids: join(state, 'pids'),
+    pki: join(state, 'pki'),
+    etcdData: join(state, 'etcd'),
+    apiserverCerts: join(state, 'apiserver-certs'),
+  };
+}
+
+function logFile(name: ComponentName): string {
+  return join(paths().logs, `${name}.log`);
+}
+
+function tail(file: string, lines = 40): string {
+  if (!existsSync(file)) return `(no log at ${file})`;
+  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+// ---------------------------------------------------------------- processes
+
+function pidFile(name: ComponentName): string {
+  return join(paths().pids, `${name}.pid`);
+}
+
+/** A pid is ours only if it is alive and still runs the binary we started (pids get reused). */
+function ownedPid(name: ComponentName): number | undefined {
+  const file = pidFile(name);
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.split('\0')[0]?.endsWith(`/${name}`) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function startProcess(name: ComponentName, args: string[]): number {
+  const bin = resolveTool(name as ToolName);
+  if (!existsSync(bin)) throw new Error(`${name} binary not found at ${bin}; run \`npm run cluster -- tools\``);
+  const out = openSync(logFile(name), 'a');
+  // Detached: the plane outlives the command that started it (the README's `up` returns).
+  const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, out], cwd: paths().state });
+  closeSync(out);
+  if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
+  child.unref();
+  writeFileSync(pidFile(name), `${child.pid}\n`);
+  return child.pid;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopProcess(name: ComponentName, log: Log): Promise<void> {
+  const pid = ownedPid(name);
+  if (pid !== undefined) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (isAlive(pid)) {
+      log(`${name} (pid ${pid}) ignored SIGTERM for 10s; sending SIGKILL`);
+      process.kill(pid, 'SIGKILL');
+      while (isAlive(pid)) await sleep(50);
+    }
+    log(`stopped ${name} (pid ${pid})`);
+  }
+  rmSync(pidFile(name), { force: true });
+}
+
+// ---------------------------------------------------------------- probes
+
+/** GET a loopback health endpoint; TLS is not verified because these are local self-signed probes. */
+function probe(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {
+  const u = new URL(url);
+  const req = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const r = req(u, { method: 'GET', rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    r.on('timeout', () => r.destroy());
+    r.on('error', () => resolve(undefined));
+    r.end();
+  });
+}
+
+function healthUrl(name: ComponentName): string {
+  const p = ports();
+  switch (name) {
+    case 'etcd':
+      return `http://127.0.0.1:${p.etcdClient}/health`;
+    case 'kube-apiserver':
+      return `https://127.0.0.1:${p.apiserver}/readyz`;
+    case 'kube-controller-manager':
+      return `https://127.0.0.1:${p.controllerManager}/healthz`;
+    case 'kube-scheduler':
+      return `https://127.0.0.1:${p.scheduler}/healthz`;
+    case 'kwok':
+      return `http://127.0.0.1:${p.kwok}/healthz`;
+  }
+}
+
+async function healthy(name: ComponentName): Promise<boolean> {
+  const res = await probe(healthUrl(name));
+  if (!res || res.status !== 200) return false;
+  return name === 'etcd' ? /"health":\s*"true"/.test(res.body) : true;
+}
+
+async function waitHealthy(name: ComponentName, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await healthy(name)) return;
+    if (ownedPid(name) === undefined) {
+      throw new Error(`${name} exited during start-up. Last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
+    }
+    await sleep(200);
+  }
+  throw new Error(`${name} not healthy at ${healthUrl(name)} after ${timeoutMs / 1000}s. Last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
+}
+
+// ---------------------------------------------------------------- credentials
+
+interface Credentials {
+  tokens: Record<Identity, string>;
+}
+
+function writeCredentials(): Credentials {
+  const { pki } = paths();
+  mkdirSync(pki, { recursive: true, mode: 0o700 });
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  writeFileSync(join(pki, 'sa.pub'), publicKey);
+  writeFileSync(join(pki, 'sa.key'), privateKey, { mode: 0o600 });
+  const tokens = Object.fromEntries(
+    (Object.keys(identities) as Identity[]).map((id) => [id, randomBytes(24).toString('hex')]),
+  ) as Record<Identity, string>;
+  // token,user,uid,"group1,group2"
+  const csv = (Object.keys(identities) as Identity[])
+    .map((id) => {
+      const { user, groups } = identities[id];
+      return `${tokens[id]},${user},${user}${groups.length ? `,"${groups.join(',')}"` : ''}`;
+    })
+    .join('\n');
+  writeFileSync(join(pki, 'tokens.csv'), csv + '\n', { mode: 0o600 });
+  return { tokens };
+}
+
+/** The apiserver writes its self-signed serving certificate (and the CA that signed it) here. */
+function apiserverCaFile(): string {
+  return join(paths().apiserverCerts, 'apiserver.crt');
+}
+
+function kubeconfigFor(id: Identity, token: string): string {
+  const server = `https://127.0.0.1:${ports().apiserver}`;
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'octopus-local', cluster: { server, 'certificate-authority-data': readFileSync(apiserverCaFile()).toString('base64') } }],
+    users: [{ name: identities[id].user, user: { token } }],
+    contexts: [{ name: 'octopus-local', context: { cluster: 'octopus-local', user: identities[id].user } }],
+    'current-context': 'octopus-local',
+  });
+}
+
+function componentKubeconfig(id: Identity): string {
+  return join(paths().pki, `${id}.kubeconfig`);
+}
+
+function writeKubeconfigs(tokens: Record<Identity, string>): void {
+  for (const id of Object.keys(identities) as Identity[]) {
+    const file = id === 'admin' ? kubeconfigPath() : componentKubeconfig(id);
+    writeFileSync(file, kubeconfigFor(id, tokens[id]), { mode: 0o600 });
+  }
+}
+
+// ---------------------------------------------------------------- component arguments
+
+function args(name: ComponentName): string[] {
+  const p = ports();
+  const dir = paths();
+  switch (name) {
+    case 'etcd':
+      return [
+        '--name=octopus-local',
+        `--data-dir=${dir.etcdData}`,
+        `--listen-client-urls=http://127.0.0.1:${p.etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${p.etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
+        `--initial-cluster=octopus-local=http://127.0.0.1:${p.etcdPeer}`,
+        // A throwaway test store: favour speed over durability.
+        '--unsafe-no-fsync',
+        '--quota-backend-bytes=8589934592',
+        '--log-level=warn',
+      ];
+    case 'kube-apiserver':
+      return [
+        `--etcd-servers=http://127.0.0.1:${p.etcdClient}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${p.apiserver}`,
+        `--cert-dir=${dir.apiserverCerts}`,
+        `--token-auth-file=${join(dir.pki, 'tokens.csv')}`,
+        '--authorization-mode=Node,RBAC',
+        `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+        `--service-account-key-file=${join(dir.pki, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(dir.pki, 'sa.key')}`,
+        '--api-audiences=https://kubernetes.default.svc.cluster.local',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--allow-privileged=true',
+        '--profiling=false',
+        // Room for benchmarks that create thousands of objects quickly.
+        '--max-requests-inflight=1600',
+        '--max-mutating-requests-inflight=800',
+        '--v=1',
+      ];
+    case 'kube-controller-manager':
+      return [
+        `--kubeconfig=${componentKubeconfig('kube-controller-manager')}`,
+        `--authentication-kubeconfig=${componentKubeconfig('kube-controller-manager')}`,
+        `--authorization-kubeconfig=${componentKubeconfig('kube-controller-manager')}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${p.controllerManager}`,
+        '--leader-elect=false',
+        `--service-account-private-key-file=${join(dir.pki, 'sa.key')}`,
+        `--root-ca-file=${apiserverCaFile()}`,
+        '--use-service-account-credentials=true',
+        '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
+        '--kube-api-qps=200',
+        '--kube-api-burst=400',
+        '--v=1',
+      ];
+    case 'kube-scheduler':
+      return [
+        `--kubeconfig=${componentKubeconfig('kube-scheduler')}`,
+        `--authentication-kubeconfig=${componentKubeconfig('kube-scheduler')}`,
+        `--authorization-kubeconfig=${componentKubeconfig('kube-scheduler')}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${p.scheduler}`,
+        '--leader-elect=false',
+        '--kube-api-qps=200',
+        '--kube-api-burst=400',
+        '--v=1',
+      ];
+    case 'kwok':
+      return [
+        `--kubeconfig=${componentKubeconfig('kwok')}`,
+        `--config=${join(repoRoot, 'hack', 'cluster', 'kwok-stages.yaml')}`,
+        `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation.key}=${kwokNodeAnnotation.value}`,
+        `--server-address=127.0.0.1:${p.kwok}`,
+        // The default /24 runs out of pod IPs in the admission benchmark.
+        '--cidr=10.128.0.1/10',
+        '--node-lease-duration-seconds=40',
+        '--node-ip=10.0.0.1',
+      ];
+  }
+}
+
+// ---------------------------------------------------------------- cluster objects
+
+export function adminKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath());
+  return kc;
+}
+
+async function createNodes(nodes: V1Node[]): Promise<void> {
+  const core = adminKubeConfig().makeApiClient(CoreV1Api);
+  const queue = [...nodes];
+  // A few creates in flight: fast enough for a thousand benchmark nodes, gentle on the apiserver.
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let node = queue.shift(); node; node = queue.shift()) {
+        try {
+          await core.createNode({ body: node });
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw new Error(`create node ${node.metadata?.name}`, { cause: err });
+        }
+      }
+    }),
+  );
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+}
+
+async function waitNodesReady(names: string[]): Promise<void> {
+  const core = adminKubeConfig().makeApiClient(CoreV1Api);
+  const wanted = new Set(names);
+  await waitFor(`${names.length} simulated nodes to be Ready`, 60_000, async () => {
+    const list = await core.listNode({ labelSelector: 'type=kwok' });
+    const ready = list.items.filter(
+      (n) => wanted.has(n.metadata?.name ?? '') && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    return ready.length === wanted.size;
+  });
+}
+
+/** Pods are refused in a namespace until its "default" ServiceAccount exists. */
+async function waitDefaultServiceAccount(): Promise<void> {
+  const core = adminKubeConfig().makeApiClient(CoreV1Api);
+  await waitFor('the default ServiceAccount (controller manager working)', 60_000, async () => {
+    await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------- commands
+
+export interface ComponentStatus {
+  name: ComponentName;
+  pid?: number;
+  healthy: boolean;
+}
+
+export async function status(): Promise<ComponentStatus[]> {
+  return Promise.all(
+    componentOrder.map(async (name) => {
+      const pid = ownedPid(name);
+      const s: ComponentStatus = { name, healthy: pid !== undefined && (await healthy(name)) };
+      if (pid !== undefined) s.pid = pid;
+      return s;
+    }),
+  );
+}
+
+export async function isHealthy(): Promise<boolean> {
+  return existsSync(kubeconfigPath()) && (await status()).every((s) => s.healthy);
+}
+
+export async function down(log: Log = console.log): Promise<void> {
+  for (const name of [...componentOrder].reverse()) await stopProcess(name, log);
+  // Kill strays from a plane whose pid files were lost is not our business: we only stop what we started.
+  const { state } = paths();
+  if (existsSync(state)) {
+    for (const entry of readdirSync(state)) rmSync(join(state, entry), { recursive: true, force: true });
+  }
+}
+
+export interface UpOptions {
+  nodes: NodeCounts;
+  log?: Log;
+}
+
+export interface UpResult {
+  kubeconfig: string;
+  reused: boolean;
+  seconds: number;
+}
+
+export async function up(opts: UpOptions): Promise<UpResult> {
+  const log = opts.log ?? console.log;
+  const started = Date.now();
+  await ensureTools(log);
+  if (await isHealthy()) {
+    log('local plane already running and healthy; reusing it');
+    await createNodes(simulatedNodes(opts.nodes));
+    return { kubeconfig: kubeconfigPath(), reused: true, seconds: (Date.now() - started) / 1000 };
+  }
+  const existing = await status();
+  if (existing.some((s) => s.pid !== undefined) || existsSync(kubeconfigPath())) {
+    log('found a stale plane (' + existing.map((s) => `${s.name}:${s.healthy ? 'ok' : 'down'}`).join(' ') + '); cleaning it first');
+  }
+  await down(() => {});
+
+  const dir = paths();
+  for (const d of [dir.state, dir.logs, dir.pids, dir.etcdData, dir.apiserverCerts]) mkdirSync(d, { recursive: true });
+  const { tokens } = writeCredentials();
+
+  const timeouts: Record<ComponentName, number> = {
+    etcd: 30_000,
+    'kube-apiserver': 90_000,
+    'kube-controller-manager': 60_000,
+    'kube-scheduler': 60_000,
+    kwok: 30_000,
+  };
+  try {
+    for (const name of componentOrder) {
+      const t0 = Date.now();
+      const pid = startProcess(name, args(name));
+      await waitHealthy(name, timeouts[name]);
+      log(`${name} healthy (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      if (name === 'kube-apiserver') writeKubeconfigs(tokens);
+    }
+    const nodes = simulatedNodes(opts.nodes);
+    await createNodes(nodes);
+    await waitNodesReady(nodes.map((n) => n.metadata!.name!));
+    await waitDefaultServiceAccount();
+  } catch (err) {
+    log(String(err instanceof Error ? err.message : err));
+    log('start-up failed; stopping what was started (logs kept in ' + dir.logs + ')');
+    for (const name of [...componentOrder].reverse()) await stopProcess(name, () => {});
+    throw err;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  log(`local plane up in ${seconds.toFixed(1)}s`);
+  return { kubeconfig: kubeconfigPath(), reused: false, seconds };
+}
+

@@ -1,0 +1,34 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Pinned versions of every binary the local control plane runs. */
+export const versions = {
+  kubernetes: 'v1.33.13',
+  /** k8s.io/<staging> modules are released as v0.<minor>.<patch> alongside k8s.io/kubernetes. */
+  staging: 'v0.33.13',
+  etcd: 'v3.5.21',
+  kwok: 'v0.7.0',
+  helm: 'v3.18.6',
+} as const;
+
+export type ToolName =
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'etcd'
+  | 'kwok'
+  | 'helm';
+
+export const kubernetesTools: readonly ToolName[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+export const allTools: readonly ToolName[] = [...kubernetesTools, 'etcd', 'kwok', 'helm'];
+
+/** One cache folder per version set, so a version bump never mixes binaries. */
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.OCTOPUS_TOOLS_DIR) return env.OCTOPUS_TOOLS_DIR;
+  const tag = `k8s-${versions.kubernetes}_etcd-${versions.etcd}_kwok-${versions.kwok}_helm-${versions.helm}`;
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'octopus', tag);
+}
+
+export function binDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(toolsDir(env), 'bin');
+}
