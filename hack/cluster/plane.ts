@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
@@ -166,6 +167,31 @@ async function waitHealthy(name: ComponentName, timeoutMs: number): Promise<void
     await sleep(200);
   }
   throw new Error(`${name} not healthy at ${healthUrl(name)} after ${timeoutMs / 1000}s. Last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Fails early and clearly when another plane (or anything else) holds our ports. */
+async function assertPortsFree(): Promise<void> {
+  const taken: string[] = [];
+  for (const [name, port] of Object.entries(ports())) {
+    if (await portInUse(port)) taken.push(`${name} ${port}`);
+  }
+  if (taken.length > 0) {
+    throw new Error(
+      `ports in use on 127.0.0.1: ${taken.join(', ')}. Another local plane from a different checkout? ` +
+        'Stop it, or choose other ports with OCTOPUS_PORT_BASE.',
+    );
+  }
 }
 
 // ---------------------------------------------------------------- credentials
@@ -421,6 +447,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     log('found a stale plane (' + existing.map((s) => `${s.name}:${s.healthy ? 'ok' : 'down'}`).join(' ') + '); cleaning it first');
   }
   await down(() => {});
+  await assertPortsFree();
 
   const dir = paths();
   for (const d of [dir.state, dir.logs, dir.pids, dir.etcdData, dir.apiserverCerts]) mkdirSync(d, { recursive: true });
