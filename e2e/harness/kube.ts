@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request, type RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
@@ -55,4 +56,33 @@ export async function deleteNamespace(kc: KubeConfig, name: string): Promise<voi
   } catch (err) {
     if ((err as { code?: number }).code !== 404) throw err;
   }
+}
+
+/** GET a raw API path (e.g. /openapi/v3/…) with the kubeconfig's credentials. */
+export async function rawGet(kc: KubeConfig, path: string): Promise<{ status: number; body: string }> {
+  const opts: RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const url = new URL(path, kc.getCurrentCluster()!.server);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ...opts, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The message of a failed API call, as kubectl would print it. */
+export function apiErrorMessage(err: unknown): string {
+  const e = err as { body?: unknown; message?: string };
+  if (typeof e.body === 'string') {
+    try {
+      return (JSON.parse(e.body) as { message?: string }).message ?? e.body;
+    } catch {
+      return e.body;
+    }
+  }
+  return (e.body as { message?: string } | undefined)?.message ?? e.message ?? String(err);
 }

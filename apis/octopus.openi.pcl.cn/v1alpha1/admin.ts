@@ -1,0 +1,282 @@
+/** What admins manage: Quota (per workspace), Workspace, ResourcePool, ResourceSpec, DevicePolicy. */
+import { ResourceList, ResourceRequirements, Toleration, description, resourceName, statusBasics } from './common.js';
+import { ageColumn, defineKind, type ObjectOf } from './kind.js';
+import { arr, describe, dnsLabel, dnsSubdomain, enumOf, int, map, obj, opt, quantity, str } from './schema.js';
+
+const decimal = (what: string) => str({ description: what, pattern: '^[0-9]+(\\.[0-9]{1,6})?$', maxLength: 32 });
+const usedOfHard = (what: string) => opt(str({ description: `${what} used / hard, e.g. 4/8.`, maxLength: 64 }));
+
+// ---------------------------------------------------------------- Quota
+
+export const QuotaConditions = {
+  /** False when the budget is spent: new jobs are denied, running ones continue. */
+  BudgetAvailable: 'BudgetAvailable',
+} as const;
+export const QuotaReasons = { WithinBudget: 'WithinBudget', BudgetExhausted: 'BudgetExhausted', NoBudget: 'NoBudget' } as const;
+
+export const QuotaSpec = obj(
+  {
+    hard: describe(ResourceList, 'Limits on what admitted jobs, notebooks and services may reserve at once, e.g. {nvidia.com/gpu: 8, cpu: 64}. A resource not listed is not limited.'),
+    pools: opt(
+      arr(obj({ name: dnsSubdomain('ResourcePool name.'), hard: ResourceList }, { description: 'Limits inside one pool.' }), {
+        description: 'Tighter limits per pool.',
+        maxItems: 32,
+        listType: 'map',
+        listMapKeys: ['name'],
+      }),
+    ),
+    budget: opt(
+      obj(
+        {
+          resourceHours: opt(describe(ResourceList, 'Resource-hours the workspace may consume in total, e.g. {nvidia.com/gpu: 1000}.')),
+          cost: opt(decimal('Total cost the workspace may consume, in the units of ResourceSpec prices.')),
+        },
+        { description: 'A spending limit; once consumed, new workloads are denied until it is raised.' },
+      ),
+    ),
+  },
+  { description: 'Desired limits of the workspace.' },
+);
+
+export const Quota = defineKind({
+  kind: 'Quota',
+  plural: 'quotas',
+  shortNames: ['oquota'],
+  scope: 'Namespaced',
+  description: "A workspace's limits: resources its admitted workloads may hold at once, optionally per pool, and a budget in resource-hours or cost.",
+  spec: QuotaSpec,
+  status: obj(
+    {
+      ...statusBasics,
+      used: opt(describe(ResourceList, 'Reserved now by admitted workloads.')),
+      pools: opt(
+        arr(obj({ name: dnsSubdomain('Pool.'), used: ResourceList }, { description: 'Reserved in one pool.' }), {
+          description: 'Reserved now, per pool.',
+          maxItems: 64,
+          listType: 'map',
+          listMapKeys: ['name'],
+        }),
+      ),
+      admitted: opt(int({ description: 'Workloads holding a reservation.', minimum: 0 })),
+      queued: opt(int({ description: 'Jobs waiting for admission.', minimum: 0 })),
+      consumed: opt(describe(ResourceList, 'Resource-hours consumed by every reservation so far.')),
+      cost: opt(decimal('Cost consumed so far.')),
+      summary: opt(
+        obj(
+          { cpu: usedOfHard('CPU'), memory: usedOfHard('Memory'), accelerators: usedOfHard('Accelerators (every device resource)') },
+          { description: 'Used/hard of the main resources, for kubectl.' },
+        ),
+      ),
+    },
+    { description: 'Observed use of the quota.' },
+  ),
+  printerColumns: [
+    { name: 'Accelerators', type: 'string', jsonPath: '.status.summary.accelerators', description: 'Accelerators used/hard.' },
+    { name: 'CPU', type: 'string', jsonPath: '.status.summary.cpu', description: 'CPU used/hard.' },
+    { name: 'Memory', type: 'string', jsonPath: '.status.summary.memory', description: 'Memory used/hard.' },
+    { name: 'Admitted', type: 'integer', jsonPath: '.status.admitted', description: 'Workloads holding a reservation.' },
+    { name: 'Queued', type: 'integer', jsonPath: '.status.queued', description: 'Jobs waiting.' },
+    ageColumn,
+  ],
+});
+export type Quota = ObjectOf<typeof Quota>;
+
+// ---------------------------------------------------------------- Workspace
+
+export const WorkspaceRoles = ['owner', 'member', 'viewer'] as const;
+export type WorkspaceRole = (typeof WorkspaceRoles)[number];
+export const WorkspaceConditions = { Ready: 'Ready' } as const;
+export const WorkspaceReasons = { NamespaceReady: 'NamespaceReady', NamespaceConflict: 'NamespaceConflict', Terminating: 'Terminating' } as const;
+/** Label on namespaces a Workspace owns. */
+export const workspaceLabel = 'octopus.openi.pcl.cn/workspace';
+
+export const WorkspaceMember = obj(
+  {
+    kind: opt(enumOf(['User', 'Group', 'ServiceAccount'] as const, { description: 'Subject kind.', default: 'User' })),
+    name: str({ description: 'User, group or ServiceAccount name.', minLength: 1, maxLength: 253 }),
+    namespace: opt(dnsLabel('Namespace of a ServiceAccount.')),
+    role: enumOf(WorkspaceRoles, { description: 'owner → octopus-admin, member → octopus-edit, viewer → octopus-view in the namespace.' }),
+  },
+  {
+    description: 'A member and their role.',
+    validations: [
+      { rule: "self.kind != 'ServiceAccount' || has(self.namespace)", message: 'a ServiceAccount member needs a namespace', fieldPath: '.namespace' },
+      { rule: "self.kind == 'ServiceAccount' || !has(self.namespace)", message: 'namespace applies only to ServiceAccount members', fieldPath: '.namespace' },
+    ],
+  },
+);
+
+export const Workspace = defineKind({
+  kind: 'Workspace',
+  plural: 'workspaces',
+  shortNames: ['ows'],
+  scope: 'Cluster',
+  description: "A team's workspace: creates and owns a namespace of the same name, members' RoleBindings, its Quota, and the pools it may use.",
+  spec: obj(
+    {
+      displayName: opt(str({ description: 'Human-friendly name.', maxLength: 256 })),
+      description: opt(description),
+      members: opt(arr(WorkspaceMember, { description: 'Who may work here.', maxItems: 256 })),
+      quota: opt(describe(QuotaSpec, 'The workspace Quota (named "default" in the namespace).')),
+      pools: opt(arr(dnsSubdomain('Pool name.'), { description: 'ResourcePools the workspace may use; empty allows every pool.', maxItems: 64, listType: 'set' })),
+      podSecurity: opt(enumOf(['restricted', 'baseline', 'privileged'] as const, { description: 'Pod Security Admission level enforced in the namespace.', default: 'restricted' })),
+      deletionPolicy: opt(enumOf(['Retain', 'Delete'] as const, { description: 'What happens to the namespace when the Workspace is deleted.', default: 'Retain' })),
+    },
+    { description: 'Desired state of the workspace.' },
+  ),
+  status: obj(
+    {
+      ...statusBasics,
+      namespace: opt(dnsLabel('The namespace.')),
+      memberCount: opt(int({ description: 'Members.', minimum: 0 })),
+      quota: opt(str({ description: 'Accelerators used/hard in the workspace Quota.', maxLength: 64 })),
+    },
+    { description: 'Observed state of the workspace.' },
+  ),
+  name: { maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'Workspace name; also the name of its namespace, so a DNS label.' },
+  printerColumns: [
+    { name: 'Namespace', type: 'string', jsonPath: '.status.namespace', description: 'Namespace.' },
+    { name: 'Members', type: 'integer', jsonPath: '.status.memberCount', description: 'Members.' },
+    { name: 'Quota', type: 'string', jsonPath: '.status.quota', description: 'Accelerators used/hard.' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Namespace and bindings in place.' },
+    ageColumn,
+  ],
+});
+export type Workspace = ObjectOf<typeof Workspace>;
+
+// ---------------------------------------------------------------- ResourcePool
+
+export const JobTypes = ['Train', 'Notebook', 'Serving'] as const;
+export type JobType = (typeof JobTypes)[number];
+export const ResourcePoolConditions = { Ready: 'Ready' } as const;
+export const ResourcePoolReasons = { NodesReady: 'NodesReady', NoNodes: 'NoNodes', NoReadyNodes: 'NoReadyNodes' } as const;
+
+export const ResourcePool = defineKind({
+  kind: 'ResourcePool',
+  plural: 'resourcepools',
+  shortNames: ['opool'],
+  scope: 'Cluster',
+  description: 'A set of nodes selected by the resource tag label, with the tolerations its pods need and the workload types allowed on it.',
+  spec: obj(
+    {
+      displayName: opt(str({ description: 'Human-friendly name.', maxLength: 256 })),
+      description: opt(description),
+      resourceTag: opt(str({ description: "Value of the resource tag label (octopus.pcl.ac.cn/resource by default) on the pool's nodes; defaults to the pool name.", maxLength: 63, pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$' })),
+      nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Further node labels the pool requires.', maxProperties: 16 })),
+      tolerations: opt(arr(Toleration, { description: "Tolerations added to pods so they may run on the pool's tainted nodes.", maxItems: 16 })),
+      jobTypes: opt(
+        arr(enumOf(JobTypes, { description: 'A workload type.' }), {
+          description: 'Workload types allowed: Train (Jobs), Notebook, Serving (ModelServices); unset allows all.',
+          maxItems: 3,
+          listType: 'set',
+        }),
+      ),
+    },
+    { description: 'Desired state of the pool.' },
+  ),
+  status: obj(
+    {
+      ...statusBasics,
+      nodes: opt(int({ description: 'Nodes selected.', minimum: 0 })),
+      readyNodes: opt(int({ description: 'Nodes Ready and schedulable.', minimum: 0 })),
+      capacity: opt(describe(ResourceList, 'Sum of node capacity.')),
+      allocatable: opt(describe(ResourceList, 'Sum of allocatable on Ready nodes.')),
+      inUse: opt(describe(ResourceList, 'Requested by pods running on the nodes.')),
+      summary: opt(obj({ nodes: opt(str({ description: 'Ready/total nodes.', maxLength: 32 })), accelerators: usedOfHard('Accelerators') }, { description: 'For kubectl.' })),
+    },
+    { description: 'Observed state of the pool.' },
+  ),
+  printerColumns: [
+    { name: 'Nodes', type: 'string', jsonPath: '.status.summary.nodes', description: 'Ready/total nodes.' },
+    { name: 'Accelerators', type: 'string', jsonPath: '.status.summary.accelerators', description: 'Accelerators in use/allocatable.' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Has Ready nodes.' },
+    ageColumn,
+  ],
+});
+export type ResourcePool = ObjectOf<typeof ResourcePool>;
+
+// ---------------------------------------------------------------- ResourceSpec
+
+export const ResourceSpecConditions = { Ready: 'Ready' } as const;
+
+export const ResourceSpec = defineKind({
+  kind: 'ResourceSpec',
+  plural: 'resourcespecs',
+  shortNames: ['ospec'],
+  scope: 'Cluster',
+  description: 'A named resource preset for one pod (e.g. gpu-1x: 1 nvidia.com/gpu, 8 CPU, 32Gi), with a price and the pools it applies to.',
+  spec: obj(
+    {
+      displayName: opt(str({ description: 'Human-friendly name.', maxLength: 256 })),
+      description: opt(description),
+      resources: describe(ResourceRequirements, 'Requests (and optional limits) of one pod.'),
+      shmSize: opt(quantity({ description: 'Size of /dev/shm for pods of this spec.' })),
+      pricePerHour: opt(decimal('Price of one pod-hour, in the platform currency.')),
+      pools: opt(arr(dnsSubdomain('Pool name.'), { description: 'Pools this spec may be used in; unset means every pool.', maxItems: 64, listType: 'set' })),
+    },
+    {
+      description: 'Desired state of the resource spec.',
+      validations: [{ rule: 'has(self.resources.requests) && size(self.resources.requests) > 0', message: 'resources.requests must name at least one resource', fieldPath: '.resources.requests' }],
+    },
+  ),
+  status: obj(
+    {
+      ...statusBasics,
+      pools: opt(arr(dnsSubdomain('Pool name.'), { description: 'Existing pools the spec applies to.', maxItems: 256, listType: 'set' })),
+      accelerators: opt(str({ description: 'Accelerators per pod, e.g. 1 nvidia.com/gpu.', maxLength: 128 })),
+    },
+    { description: 'Observed state of the resource spec.' },
+  ),
+  printerColumns: [
+    { name: 'CPU', type: 'string', jsonPath: '.spec.resources.requests.cpu', description: 'CPU per pod.' },
+    { name: 'Memory', type: 'string', jsonPath: '.spec.resources.requests.memory', description: 'Memory per pod.' },
+    { name: 'Accelerators', type: 'string', jsonPath: '.status.accelerators', description: 'Accelerators per pod.' },
+    { name: 'Price', type: 'string', jsonPath: '.spec.pricePerHour', description: 'Price per pod-hour.' },
+    ageColumn,
+  ],
+});
+export type ResourceSpec = ObjectOf<typeof ResourceSpec>;
+
+// ---------------------------------------------------------------- DevicePolicy
+
+export const DevicePolicyRule = obj(
+  {
+    resource: resourceName,
+    allowedWorkspaces: opt(arr(dnsLabel('Workspace (namespace) name.'), { description: 'Workspaces that may use the device; unset allows all.', maxItems: 256, listType: 'set' })),
+    deniedWorkspaces: opt(arr(dnsLabel('Workspace (namespace) name.'), { description: 'Workspaces that may not use the device; wins over allowedWorkspaces.', maxItems: 256, listType: 'set' })),
+    maxPerPod: opt(int({ description: 'Most devices one pod may request.', minimum: 0 })),
+    maxPerJob: opt(int({ description: 'Most devices one job (the whole gang) may request.', minimum: 0 })),
+    pools: opt(arr(dnsSubdomain('Pool name.'), { description: 'Pools the device may be used in; unset allows all.', maxItems: 64, listType: 'set' })),
+    nodeLabels: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Node labels added to the nodeSelector of pods using the device.', maxProperties: 16 })),
+  },
+  {
+    description: 'Rules for one extended resource.',
+    validations: [
+      { rule: '!has(self.maxPerPod) || !has(self.maxPerJob) || self.maxPerPod <= self.maxPerJob', message: 'maxPerPod must not exceed maxPerJob', fieldPath: '.maxPerPod' },
+    ],
+  },
+);
+
+export const DevicePolicy = defineKind({
+  kind: 'DevicePolicy',
+  plural: 'devicepolicies',
+  shortNames: ['odp'],
+  scope: 'Cluster',
+  description: 'Rules per extended resource (nvidia.com/gpu, huawei.com/Ascend910, …): who may use it, how many, where. Every policy applies; a device no rule names is unrestricted.',
+  spec: obj(
+    {
+      description: opt(description),
+      rules: arr(DevicePolicyRule, { description: 'One rule per device resource.', minItems: 1, maxItems: 64, listType: 'map', listMapKeys: ['resource'] }),
+    },
+    { description: 'Desired state of the device policy.' },
+  ),
+  status: obj(
+    { ...statusBasics },
+    { description: 'Observed state of the device policy.' },
+  ),
+  printerColumns: [
+    { name: 'Devices', type: 'string', jsonPath: '.spec.rules[*].resource', description: 'Resources governed.' },
+    ageColumn,
+  ],
+});
+export type DevicePolicy = ObjectOf<typeof DevicePolicy>;
