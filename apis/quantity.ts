@@ -1,0 +1,118 @@
+/**
+ * Exact arithmetic on Kubernetes quantities ("500m", "32Gi", "4", "1e3"). Values are held as
+ * BigInt thousandths ("milli-units"), which is exact for every quantity Kubernetes
+ * schedules on (it rounds CPU to millis too), so sums and comparisons never drift.
+ */
+
+const binarySuffixes: Record<string, bigint> = {
+  Ki: 1024n,
+  Mi: 1024n ** 2n,
+  Gi: 1024n ** 3n,
+  Ti: 1024n ** 4n,
+  Pi: 1024n ** 5n,
+  Ei: 1024n ** 6n,
+};
+const decimalExponents: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+
+const quantityRe = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+export class QuantityError extends Error {}
+
+/** Milli-units of a quantity; rounds up below a milli, as the scheduler does. */
+export function parseQuantity(q: string | number): bigint {
+  if (typeof q === 'number') {
+    if (!Number.isFinite(q)) throw new QuantityError(`invalid quantity ${q}`);
+    q = String(q);
+  }
+  const m = quantityRe.exec(q.trim());
+  if (!m) throw new QuantityError(`invalid quantity "${q}"`);
+  const [, sign, number, suffix = ''] = m;
+  const [whole = '0', fraction = ''] = number!.split('.');
+  // value = digits × 10^-fraction.length × multiplier; computed exactly in milli-units.
+  const digits = BigInt((whole || '0') + fraction);
+  let scaleNum = 1000n; // to milli-units
+  let scaleDen = 10n ** BigInt(fraction.length);
+  if (suffix in binarySuffixes) {
+    scaleNum *= binarySuffixes[suffix]!;
+  } else {
+    const exp = /^[eE][+-]?\d+$/.test(suffix) ? Number.parseInt(suffix.slice(1), 10) : decimalExponents[suffix]!;
+    if (exp >= 0) scaleNum *= 10n ** BigInt(exp);
+    else scaleDen *= 10n ** BigInt(-exp);
+  }
+  const scaled = digits * scaleNum;
+  const millis = scaled / scaleDen + (scaled % scaleDen === 0n ? 0n : 1n);
+  return sign === '-' ? -millis : millis;
+}
+
+/** A canonical string: whole numbers plainly, else millis ("1500m"); binary suffixes for exact byte multiples. */
+export function formatQuantity(millis: bigint, opts: { binary?: boolean } = {}): string {
+  if (millis % 1000n !== 0n) return `${millis}m`;
+  const units = millis / 1000n;
+  if (opts.binary && units !== 0n) {
+    for (const suffix of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki']) {
+      const base = binarySuffixes[suffix]!;
+      if (units % base === 0n) return `${units / base}${suffix}`;
+    }
+  }
+  return `${units}`;
+}
+
+/** Resources are keyed by name, values in milli-units. */
+export type Resources = Map<string, bigint>;
+
+export function parseResources(list: Record<string, string | number> | undefined): Resources {
+  const out: Resources = new Map();
+  for (const [name, value] of Object.entries(list ?? {})) out.set(name, parseQuantity(value));
+  return out;
+}
+
+/** Memory-like resources print with binary suffixes. */
+function isBytes(name: string): boolean {
+  return name === 'memory' || name === 'ephemeral-storage' || name.startsWith('hugepages-');
+}
+
+export function formatResources(r: Resources): Record<string, string> {
+  return Object.fromEntries([...r.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, formatQuantity(v, { binary: isBytes(k) })]));
+}
+
+export function addResources(...lists: Resources[]): Resources {
+  const out: Resources = new Map();
+  for (const list of lists) for (const [k, v] of list) out.set(k, (out.get(k) ?? 0n) + v);
+  return out;
+}
+
+export function subtractResources(a: Resources, b: Resources): Resources {
+  const out: Resources = new Map(a);
+  for (const [k, v] of b) out.set(k, (out.get(k) ?? 0n) - v);
+  return out;
+}
+
+export function scaleResources(r: Resources, factor: number | bigint): Resources {
+  const f = BigInt(factor);
+  return new Map([...r].map(([k, v]) => [k, v * f]));
+}
+
+/** Every resource of `request` is at most what `available` has (absent counts as zero). */
+export function fits(request: Resources, available: Resources): boolean {
+  for (const [k, v] of request) if (v > 0n && v > (available.get(k) ?? 0n)) return false;
+  return true;
+}
+
+/** Resources of `request` that exceed `limit`, among those `limit` names (unnamed ones are unlimited). */
+export function exceeded(request: Resources, limit: Resources): { resource: string; requested: bigint; limit: bigint }[] {
+  const out: { resource: string; requested: bigint; limit: bigint }[] = [];
+  for (const [k, max] of limit) {
+    const requested = request.get(k) ?? 0n;
+    if (requested > max) out.push({ resource: k, requested, limit: max });
+  }
+  return out;
+}
+
+/** Extended device resources (`vendor.com/x`), the ones quotas and device policies care most about. */
+export function isDeviceResource(name: string): boolean {
+  return name.includes('/') && !name.startsWith('hugepages-') && !name.startsWith('requests.') && !name.startsWith('limits.');
+}
+
+export function display(name: string, millis: bigint): string {
+  return formatQuantity(millis, { binary: isBytes(name) });
+}

@@ -1,0 +1,112 @@
+/**
+ * Quota arithmetic shared by the admission loop (does the gang fit now?) and the webhook
+ * (can it ever fit, is the budget spent?). Every Quota in a workspace applies; a resource a
+ * Quota does not name is not limited by it.
+ */
+import type { Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { addResources, display, exceeded, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+
+export interface QuotaState {
+  name: string;
+  hard: Resources;
+  poolHard: Map<string, Resources>;
+  /** Reserved now by admitted workloads, in total and per pool. */
+  used: Resources;
+  poolUsed: Map<string, Resources>;
+  /** Budget in milli-resource-hours, and in cost units (milli). */
+  budgetHours?: Resources;
+  budgetCost?: bigint;
+  consumedHours: Resources;
+  consumedCost: bigint;
+}
+
+export function quotaState(q: Quota, used?: { total: Resources; byPool: Map<string, Resources> }): QuotaState {
+  const state: QuotaState = {
+    name: q.metadata.name!,
+    hard: parseResources(q.spec.hard),
+    poolHard: new Map((q.spec.pools ?? []).map((p) => [p.name, parseResources(p.hard)])),
+    used: used?.total ?? parseResources(q.status?.used),
+    poolUsed: used?.byPool ?? new Map((q.status?.pools ?? []).map((p) => [p.name, parseResources(p.used)])),
+    consumedHours: parseResources(q.status?.consumed),
+    consumedCost: q.status?.cost ? parseQuantity(q.status.cost) : 0n,
+  };
+  if (q.spec.budget?.resourceHours) state.budgetHours = parseResources(q.spec.budget.resourceHours);
+  if (q.spec.budget?.cost) state.budgetCost = parseQuantity(q.spec.budget.cost);
+  return state;
+}
+
+export interface QuotaProblem {
+  quota: string;
+  reason: 'QuotaExceeded' | 'BudgetExhausted';
+  message: string;
+}
+
+/** A spent budget stops new work; running work continues (it was paid for when admitted). */
+export function budgetProblems(quotas: QuotaState[]): QuotaProblem[] {
+  const problems: QuotaProblem[] = [];
+  for (const q of quotas) {
+    for (const [resource, limit] of q.budgetHours ?? []) {
+      const consumed = q.consumedHours.get(resource) ?? 0n;
+      if (consumed >= limit) {
+        problems.push({
+          quota: q.name,
+          reason: 'BudgetExhausted',
+          message: `budget of Quota ${q.name} is spent: ${display(resource, consumed)} of ${display(resource, limit)} ${resource}-hours consumed`,
+        });
+      }
+    }
+    if (q.budgetCost !== undefined && q.consumedCost >= q.budgetCost) {
+      problems.push({
+        quota: q.name,
+        reason: 'BudgetExhausted',
+        message: `cost budget of Quota ${q.name} is spent: ${display('cost', q.consumedCost)} of ${display('cost', q.budgetCost)} consumed`,
+      });
+    }
+  }
+  return problems;
+}
+
+function limitsFor(q: QuotaState, pool: string): { scope: string; hard: Resources; used: Resources }[] {
+  const out = [{ scope: `Quota ${q.name}`, hard: q.hard, used: q.used }];
+  const poolHard = q.poolHard.get(pool);
+  if (poolHard) out.push({ scope: `Quota ${q.name} in pool ${pool}`, hard: poolHard, used: q.poolUsed.get(pool) ?? new Map() });
+  return out;
+}
+
+/** Requests no amount of waiting can satisfy: the gang alone exceeds a hard limit. */
+export function neverFits(quotas: QuotaState[], pool: string, total: Resources): QuotaProblem[] {
+  const problems: QuotaProblem[] = [];
+  for (const q of quotas) {
+    for (const { scope, hard } of limitsFor(q, pool)) {
+      for (const e of exceeded(total, hard)) {
+        problems.push({
+          quota: q.name,
+          reason: 'QuotaExceeded',
+          message: `requests ${display(e.resource, e.requested)} ${e.resource}, more than the ${display(e.resource, e.limit)} that ${scope} allows`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** What keeps the gang waiting now: hard limits minus current reservations. */
+export function notNow(quotas: QuotaState[], pool: string, total: Resources): QuotaProblem[] {
+  const problems: QuotaProblem[] = [];
+  for (const q of quotas) {
+    for (const { scope, hard, used } of limitsFor(q, pool)) {
+      for (const e of exceeded(addResources(used, total), hard)) {
+        const inUse = used.get(e.resource) ?? 0n;
+        const asked = total.get(e.resource) ?? 0n;
+        problems.push({
+          quota: q.name,
+          reason: 'QuotaExceeded',
+          message:
+            `waiting for ${scope}: ${e.resource} ${display(e.resource, inUse)} in use + ` +
+            `${display(e.resource, asked)} requested > ${display(e.resource, e.limit)} hard`,
+        });
+      }
+    }
+  }
+  return problems;
+}
