@@ -61,6 +61,8 @@ export const Quota = defineKind({
       queued: opt(int({ description: 'Jobs waiting for admission.', minimum: 0 })),
       consumed: opt(describe(ResourceList, 'Resource-hours consumed by every reservation so far.')),
       cost: opt(decimal('Cost consumed so far.')),
+      costPerHour: opt(decimal('Cost per hour of the reservations in status.used.')),
+      accountedAt: opt(str({ description: 'Until when consumed and cost are accounted; the reservations in status.used run on from here.', format: 'date-time' })),
       summary: opt(
         obj(
           { cpu: usedOfHard('CPU'), memory: usedOfHard('Memory'), accelerators: usedOfHard('Accelerators (every device resource)') },

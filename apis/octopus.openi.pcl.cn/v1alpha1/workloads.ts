@@ -230,6 +230,7 @@ export const Job = defineKind({
       pods: opt(str({ description: 'Ready pods / gang size, e.g. 3/4.', maxLength: 32 })),
       accelerators: opt(str({ description: 'Accelerators reserved, e.g. 8 nvidia.com/gpu.', maxLength: 128 })),
       queuedAt: opt(str({ description: 'When the job last entered the queue.', format: 'date-time' })),
+      backoffUntil: opt(str({ description: 'After a requeue, the job is not considered for admission before this time (exponential backoff).', format: 'date-time' })),
       startTime: opt(str({ description: 'When the first attempt started running.', format: 'date-time' })),
       completionTime: opt(str({ description: 'When the job finished.', format: 'date-time' })),
       usage: opt(describe(ResourceList, 'Resource-seconds reserved by all attempts so far, e.g. nvidia.com/gpu: 28800.')),
