@@ -53,7 +53,8 @@ describeLocal('local control plane', () => {
   });
 
   it('binds a pod requesting 2 GPUs to a GPU node and runs it to Succeeded', async () => {
-    await core.createNamespacedPod({ namespace: ns, body: pod('gpu-ok', sim('Succeed'), { 'nvidia.com/gpu': '2' }) });
+    const report = '{"size":"12Gi","files":3}';
+    await core.createNamespacedPod({ namespace: ns, body: pod('gpu-ok', sim('Succeed', { 'sim.octopus.openi.pcl.cn/message': report }), { 'nvidia.com/gpu': '2' }) });
     const done = await eventually('pod gpu-ok Succeeded', async () => {
       const p = await core.readNamespacedPod({ name: 'gpu-ok', namespace: ns });
       return p.status?.phase === 'Succeeded' ? p : undefined;
@@ -61,6 +62,7 @@ describeLocal('local control plane', () => {
     const node = await core.readNode({ name: done.spec!.nodeName! });
     expect(node.status?.allocatable?.['nvidia.com/gpu']).toBe('8');
     expect(done.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
+    expect(done.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe(report);
   });
 
   it('fails a pod annotated to fail, with its exit code and message', async () => {

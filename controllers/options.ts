@@ -1,0 +1,104 @@
+/**
+ * Options of the octopus-controller process. Every option is a flag and an environment
+ * variable (OCTOPUS_<FLAG_IN_CAPS>), so the chart can set them either way. No image is
+ * hard-coded without an override.
+ */
+import { parseArgs } from 'node:util';
+
+export interface ControllerOptions {
+  /** Path to a kubeconfig; empty means in-cluster (service account). */
+  kubeconfig: string;
+  leaseNamespace: string;
+  leaseName: string;
+  /** Leader election off: for a single local replica. */
+  leaderElect: boolean;
+  metricsPort: number;
+  /** Workers per controller. */
+  workers: number;
+  logLevel: string;
+  /** Node label that ties nodes to ResourcePools (the seed chart's Common.resourceTagKey). */
+  resourceTagKey: string;
+  /** Prefix of resource tag values (Common.resourceTagValuePrefix). */
+  resourceTagValuePrefix: string;
+  /** Image of import Jobs (s3/http/git → claim); it gets the source in OCTOPUS_IMPORT_* env. */
+  importerImage: string;
+  /** Kaniko-style executor image for Image builds. */
+  builderImage: string;
+  /** Registry builds push to when an Image names no destination, e.g. registry.example.com/octopus. */
+  buildRegistry: string;
+  /** Default push secret (dockerconfigjson) for builds, in the Image's namespace. */
+  buildPushSecret: string;
+  /** Size of import claims when a spec names none. */
+  importStorageSize: string;
+  /** StorageClass of import claims when a spec names none; empty uses the cluster default. */
+  importStorageClass: string;
+  /** Default S3 endpoint when a source names none. */
+  s3Endpoint: string;
+  /** UID/GID workload pods run as (restricted pod security needs a non-root user). */
+  runAsUser: number;
+  /** Domain for Notebook/ModelService ingress hosts: <name>.<namespace>.<domain>. */
+  ingressDomain: string;
+}
+
+interface Flag {
+  key: keyof ControllerOptions;
+  flag: string;
+  type: 'string' | 'number' | 'boolean';
+  default: string | number | boolean;
+  help: string;
+}
+
+export const flags: Flag[] = [
+  { key: 'kubeconfig', flag: 'kubeconfig', type: 'string', default: '', help: 'kubeconfig path; empty = in-cluster' },
+  { key: 'leaseNamespace', flag: 'lease-namespace', type: 'string', default: 'octopus-system', help: 'namespace of the leader-election Lease' },
+  { key: 'leaseName', flag: 'lease-name', type: 'string', default: 'octopus-controller', help: 'name of the leader-election Lease' },
+  { key: 'leaderElect', flag: 'leader-elect', type: 'boolean', default: true, help: 'run controllers only while holding the Lease' },
+  { key: 'metricsPort', flag: 'metrics-port', type: 'number', default: 8080, help: 'port of /metrics, /healthz, /readyz (0 = any free port)' },
+  { key: 'workers', flag: 'workers', type: 'number', default: 4, help: 'workers per controller' },
+  { key: 'logLevel', flag: 'log-level', type: 'string', default: 'info', help: 'pino level: trace, debug, info, warn, error' },
+  { key: 'resourceTagKey', flag: 'resource-tag-key', type: 'string', default: 'octopus.pcl.ac.cn/resource', help: 'node label selecting pool nodes' },
+  { key: 'resourceTagValuePrefix', flag: 'resource-tag-value-prefix', type: 'string', default: '', help: 'prefix of resource tag values' },
+  { key: 'importerImage', flag: 'importer-image', type: 'string', default: 'docker.io/rclone/rclone:1.68', help: 'image of import Jobs' },
+  { key: 'builderImage', flag: 'builder-image', type: 'string', default: 'gcr.io/kaniko-project/executor:v1.23.2', help: 'image of Image build Jobs' },
+  { key: 'buildRegistry', flag: 'build-registry', type: 'string', default: '', help: 'registry prefix builds push to when an Image names no destination' },
+  { key: 'buildPushSecret', flag: 'build-push-secret', type: 'string', default: 'octopus-registry-push', help: 'default dockerconfigjson Secret for pushes' },
+  { key: 'importStorageSize', flag: 'import-storage-size', type: 'string', default: '10Gi', help: 'default size of import claims' },
+  { key: 'importStorageClass', flag: 'import-storage-class', type: 'string', default: '', help: 'default StorageClass of import claims' },
+  { key: 's3Endpoint', flag: 's3-endpoint', type: 'string', default: '', help: 'default S3 endpoint' },
+  { key: 'runAsUser', flag: 'run-as-user', type: 'number', default: 1000, help: 'UID/GID of workload pods' },
+  { key: 'ingressDomain', flag: 'ingress-domain', type: 'string', default: 'octopus.local', help: 'domain of Notebook/ModelService hosts' },
+];
+
+function envName(flag: string): string {
+  return `OCTOPUS_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function convert(f: Flag, raw: string | boolean): string | number | boolean {
+  if (f.type === 'boolean') return raw === true || raw === 'true' || raw === '1';
+  if (f.type === 'number') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${f.flag} must be a non-negative integer, got "${String(raw)}"`);
+    return n;
+  }
+  return String(raw);
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(flags.map((f) => [f.flag, { type: f.type === 'boolean' ? 'boolean' : 'string' } as const])),
+    allowNegative: true,
+    strict: true,
+  });
+  const out: Record<string, string | number | boolean> = {};
+  for (const f of flags) {
+    const raw = (values as Record<string, string | boolean | undefined>)[f.flag] ?? env[envName(f.flag)];
+    out[f.key] = raw === undefined ? f.default : convert(f, raw);
+  }
+  return out as unknown as ControllerOptions;
+}
+
+export function usage(): string {
+  return flags.map((f) => `  --${f.flag.padEnd(28)} ${f.help} (env ${envName(f.flag)}, default ${JSON.stringify(f.default)})`).join('\n');
+}
