@@ -232,6 +232,7 @@ export const Job = defineKind({
       queuedAt: opt(str({ description: 'When the job last entered the queue.', format: 'date-time' })),
       backoffUntil: opt(str({ description: 'After a requeue, the job is not considered for admission before this time (exponential backoff).', format: 'date-time' })),
       startTime: opt(str({ description: 'When the first attempt started running.', format: 'date-time' })),
+      attemptStartTime: opt(str({ description: 'When the current attempt was admitted or restarted; the pods-ready timeout counts from here.', format: 'date-time' })),
       completionTime: opt(str({ description: 'When the job finished.', format: 'date-time' })),
       usage: opt(describe(ResourceList, 'Resource-seconds reserved by all attempts so far, e.g. nvidia.com/gpu: 28800.')),
       output: opt(obj({ model: dnsSubdomain('Model name.'), version: versionName }, { description: 'The Model version this job registered.' })),
