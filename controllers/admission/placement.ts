@@ -21,7 +21,9 @@ export interface Placement {
   node: string;
 }
 
-export type PlacementResult = { ok: true; placements: Placement[] } | { ok: false; message: string };
+export type PlacementResult =
+  | { ok: true; placements: Placement[] }
+  | { ok: false; message: string; unplaced: { task: string; index: number; requests: Resources } };
 
 interface Pod {
   task: string;
@@ -79,7 +81,7 @@ export function placeGang(nodes: NodeState[], gang: Gang): PlacementResult {
         bestLeft = left;
       }
     }
-    if (!best) return { ok: false, message: unplaceable(pod, nodes, free) };
+    if (!best) return { ok: false, message: unplaceable(pod, nodes, free), unplaced: { task: pod.task, index: pod.index, requests: pod.requests } };
     free.set(best.name, subtractResources(free.get(best.name)!, pod.requests));
     placements.push({ task: pod.task, index: pod.index, node: best.name });
   }

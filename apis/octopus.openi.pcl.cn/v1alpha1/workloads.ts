@@ -200,6 +200,7 @@ export const JobAdmission = obj(
           resources: describe(ResourceList, 'Requests of one pod, resolved from resources or the ResourceSpec.'),
           shmSize: opt(str({ description: 'Resolved /dev/shm size.', maxLength: 64 })),
           pricePerHour: opt(str({ description: "The ResourceSpec's price per pod-hour at admission.", maxLength: 32 })),
+          nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Node labels the pods need beyond the pool\'s (added by DevicePolicies).', maxProperties: 16 })),
         },
         { description: 'One role as admitted.' },
       ),

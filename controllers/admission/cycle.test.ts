@@ -1,0 +1,105 @@
+import { describe, expect, it } from '@jest/globals';
+import type { DevicePolicy, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { parseResources } from '../../apis/quantity.js';
+import { admissionCycle, type CycleInput, type PendingWorkload } from './cycle.js';
+import type { NodeState } from './placement.js';
+import { quotaState } from './quota.js';
+
+const node = (name: string, gpus: number): NodeState => ({ name, labels: {}, free: parseResources({ 'nvidia.com/gpu': gpus, cpu: 64, memory: '512Gi' }) });
+
+const job = (name: string, pods: number, gpusPerPod: number, extra: Partial<PendingWorkload> = {}): PendingWorkload => ({
+  key: `team-a/${name}`,
+  namespace: 'team-a',
+  priority: 0,
+  createdAt: 0,
+  pool: 'gpu',
+  podSets: [{ task: 'worker', count: pods, requests: parseResources({ 'nvidia.com/gpu': gpusPerPod, cpu: 4 }), path: 'spec.tasks[0]' }],
+  ...extra,
+});
+
+const quota = (gpus: number): Quota => ({
+  apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
+  kind: 'Quota',
+  metadata: { name: 'default', namespace: 'team-a' },
+  spec: { hard: { 'nvidia.com/gpu': gpus } },
+});
+
+function input(pending: PendingWorkload[], nodes: NodeState[], extra: Partial<CycleInput> = {}): CycleInput {
+  return {
+    pending,
+    active: [],
+    pools: new Map([['gpu', { name: 'gpu', nodes }]]),
+    quotas: new Map(),
+    policies: [],
+    ...extra,
+  };
+}
+
+describe('admissionCycle', () => {
+  it('quota of 8 GPUs, three 4-GPU jobs: the first two are admitted, the third waits naming the quota', () => {
+    const r = admissionCycle(
+      input([job('a', 1, 4, { createdAt: 1 }), job('b', 1, 4, { createdAt: 2 }), job('c', 1, 4, { createdAt: 3 })], [node('n1', 8), node('n2', 8)], {
+        quotas: new Map([['team-a', [quotaState(quota(8))]]]),
+      }),
+    );
+    expect(r.admitted.map((a) => a.key)).toEqual(['team-a/a', 'team-a/b']);
+    expect(r.waiting).toEqual([
+      { key: 'team-a/c', reason: 'QuotaExceeded', message: 'waiting for Quota default: nvidia.com/gpu 8 in use + 4 requested > 8 hard' },
+    ]);
+  });
+
+  it('does not admit a pod needing 8 GPUs to a pool whose nodes each have 4 free, though 8 are free in total', () => {
+    const r = admissionCycle(input([job('big', 1, 8)], [node('n1', 4), node('n2', 4)]));
+    expect(r.admitted).toEqual([]);
+    expect(r.waiting[0]).toMatchObject({ key: 'team-a/big', reason: 'InsufficientCapacity' });
+    expect(r.waiting[0]!.message).toContain('the most free on one of 2 nodes is 4 nvidia.com/gpu');
+  });
+
+  it('admits by priority, then age', () => {
+    const r = admissionCycle(input([job('old', 1, 8, { createdAt: 1 }), job('urgent', 1, 8, { createdAt: 5, priority: 10 }), job('new', 1, 8, { createdAt: 2 })], [node('n1', 8)]));
+    expect(r.admitted.map((a) => a.key)).toEqual(['team-a/urgent']);
+    expect(r.waiting.map((w) => w.key)).toEqual(['team-a/old', 'team-a/new']);
+  });
+
+  it('best effort: a smaller job behind a blocked big one is admitted', () => {
+    const r = admissionCycle(input([job('big', 2, 8, { createdAt: 1 }), job('small', 1, 2, { createdAt: 2 })], [node('n1', 8)]));
+    expect(r.admitted.map((a) => a.key)).toEqual(['team-a/small']);
+  });
+
+  it('counts admitted-but-unbound pods of earlier admissions as taken', () => {
+    const unbound = [{ task: 'worker', count: 1, requests: parseResources({ 'nvidia.com/gpu': 8, cpu: 4 }) }];
+    const r = admissionCycle(
+      input([job('next', 1, 8)], [node('n1', 8)], { active: [{ namespace: 'team-b', pool: 'gpu', total: parseResources({ 'nvidia.com/gpu': 8 }), unbound }] }),
+    );
+    expect(r.admitted).toEqual([]);
+    expect(r.waiting[0]!.reason).toBe('InsufficientCapacity');
+  });
+
+  it('admits the whole gang or nothing, and reserves it for later workloads in the same cycle', () => {
+    const r = admissionCycle(input([job('a', 3, 4, { createdAt: 1 }), job('b', 2, 4, { createdAt: 2 })], [node('n1', 8), node('n2', 8)]));
+    expect(r.admitted.map((a) => a.key)).toEqual(['team-a/a']);
+    expect(r.admitted[0]!.total).toEqual({ cpu: '12', 'nvidia.com/gpu': '12' });
+    expect(r.waiting.map((w) => w.key)).toEqual(['team-a/b']);
+  });
+
+  it('applies DevicePolicies and freezes the node labels they add into the admission', () => {
+    const policy: DevicePolicy = {
+      apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
+      kind: 'DevicePolicy',
+      metadata: { name: 'gpus' },
+      spec: { rules: [{ resource: 'nvidia.com/gpu', maxPerPod: 4, nodeLabels: { 'gpu.product': 'a100' } }] },
+    };
+    const labelled: NodeState = { ...node('n1', 8), labels: { 'gpu.product': 'a100' } };
+    const r = admissionCycle(input([job('ok', 1, 4, { createdAt: 1 }), job('too-big', 1, 8, { createdAt: 2 })], [labelled], { policies: [policy] }));
+    expect(r.admitted.map((a) => [a.key, a.podSets[0]!.nodeSelector])).toEqual([['team-a/ok', { 'gpu.product': 'a100' }]]);
+    expect(r.waiting).toEqual([
+      { key: 'team-a/too-big', reason: 'DevicePolicyDenied', message: 'requests 8 nvidia.com/gpu per pod, more than the 4 per pod that DevicePolicy gpus allows' },
+    ]);
+  });
+
+  it('names a missing pool', () => {
+    expect(admissionCycle(input([job('a', 1, 1, { pool: 'tpu' })], [])).waiting).toEqual([
+      { key: 'team-a/a', reason: 'PoolNotFound', message: 'ResourcePool tpu does not exist' },
+    ]);
+  });
+});
