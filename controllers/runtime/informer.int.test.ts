@@ -104,6 +104,18 @@ describe('Informer against the real apiserver', () => {
     expect(informer.list(plane.namespace).map((cm) => cm.metadata?.name)).toContain('before');
   });
 
+  it('caches objects slimmed by a transform, on list and on watch', async () => {
+    await createConfigMap('listed', { keep: 'a', drop: 'b' });
+    const keepOnly = (cm: V1ConfigMap): V1ConfigMap => ({ ...cm, metadata: { ...cm.metadata, managedFields: undefined }, data: { keep: cm.data?.keep ?? '' } });
+    const { informer } = startInformer({ transform: (obj) => keepOnly(obj as V1ConfigMap) });
+    expect(await informer.waitForSync()).toBe(true);
+    expect(informer.get(`${plane.namespace}/listed`)?.data).toEqual({ keep: 'a' });
+    await createConfigMap('watched', { keep: 'c', drop: 'd' });
+    const watched = await eventually('watched cached', async () => informer.get(`${plane.namespace}/watched`));
+    expect(watched.data).toEqual({ keep: 'c' });
+    expect(watched.metadata?.managedFields).toBeUndefined();
+  });
+
   it('honours a label selector and keeps indexes', async () => {
     await createConfigMap('labelled-a', { v: '1' }, { app: 'train', tier: 'gpu' });
     await createConfigMap('labelled-b', { v: '1' }, { app: 'train', tier: 'cpu' });

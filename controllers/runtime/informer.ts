@@ -61,6 +61,11 @@ export interface SharedInformerOptions {
 
 export interface InformerOptions extends SharedInformerOptions, InformerSelector {
   readonly resource: ResourceRef;
+  /**
+   * Slims each object before it is cached (e.g. keep only the pod fields a controller reads),
+   * which bounds memory on large clusters. Cached objects are then partial: never write them back.
+   */
+  readonly transform?: (obj: KubernetesObject) => KubernetesObject;
 }
 
 interface ListResponse {
@@ -210,7 +215,7 @@ export class Informer<T extends KubernetesObject> implements ObjectSource<T> {
       });
       for (const item of page.items ?? []) {
         // List items carry no apiVersion/kind; handlers and owner references need them.
-        const obj = { ...item, apiVersion: apiVersionOf(resource), kind: resource.kind } as T;
+        const obj = this.slim({ ...item, apiVersion: apiVersionOf(resource), kind: resource.kind }) as T;
         listed.set(objectKey(obj), obj);
       }
       resourceVersion = page.metadata?.resourceVersion;
@@ -295,15 +300,20 @@ export class Informer<T extends KubernetesObject> implements ObjectSource<T> {
     return { reason: 'closed', healthy };
   }
 
+  private slim(obj: KubernetesObject): KubernetesObject {
+    return this.options.transform ? this.options.transform(obj) : obj;
+  }
+
   private apply(type: string, obj: T): void {
     const resourceVersion = obj.metadata?.resourceVersion;
     if (resourceVersion) this.resourceVersion = resourceVersion;
     switch (type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const old = this.store.upsert(obj);
-        if (old) this.emit('update', obj, old);
-        else this.emit('add', obj);
+        const old = this.store.upsert(this.slim(obj) as T);
+        const cached = this.store.get(objectKey(obj))!;
+        if (old) this.emit('update', cached, old);
+        else this.emit('add', cached);
         break;
       }
       case 'DELETED':

@@ -110,8 +110,8 @@ export class Manager {
   }
 
   /** The shared informer of a resource under a selector (see `InformerFactory.informer`). */
-  informer<T extends KubernetesObject>(resource: ResourceRef, selector?: InformerSelector): Informer<T> {
-    return this.informers.informer<T>(resource, selector);
+  informer<T extends KubernetesObject>(resource: ResourceRef, selector?: InformerSelector, transform?: (obj: KubernetesObject) => KubernetesObject): Informer<T> {
+    return this.informers.informer<T>(resource, selector, transform);
   }
 
   /** A controller that runs while this manager leads; add its watches before `start()`. */
