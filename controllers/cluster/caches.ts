@@ -1,0 +1,48 @@
+/**
+ * The informers the scheduling controllers (Job, admission, Quota, ResourcePool, ResourceSpec)
+ * share, with their indexes, registered once per Manager whichever controller asks
+ * first.
+ */
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { DevicePolicy, Job, Quota, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { labels } from '../job/pods.js';
+import { core, octopus } from '../resources.js';
+import type { Informer, Manager } from '../runtime/index.js';
+import { slimNode, slimPod } from './nodes.js';
+
+export interface SchedulingCaches {
+  jobs: Informer<Job>;
+  /** Every pod of the cluster (capacity accounting), slimmed. Indexes: `node`, `job` (namespace/job). */
+  pods: Informer<V1Pod>;
+  nodes: Informer<V1Node>;
+  pools: Informer<ResourcePool>;
+  specs: Informer<ResourceSpec>;
+  quotas: Informer<Quota>;
+  policies: Informer<DevicePolicy>;
+}
+
+export const podIndexes = { node: 'node', job: 'job' } as const;
+
+const perManager = new WeakMap<Manager, SchedulingCaches>();
+
+export function schedulingCaches(manager: Manager): SchedulingCaches {
+  const existing = perManager.get(manager);
+  if (existing) return existing;
+  const pods = manager.informer<V1Pod>(core.Pod, {}, slimPod);
+  pods.addIndex(podIndexes.node, (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+  pods.addIndex(podIndexes.job, (p) => {
+    const job = p.metadata?.labels?.[labels.job];
+    return job ? [`${p.metadata!.namespace}/${job}`] : [];
+  });
+  const caches: SchedulingCaches = {
+    jobs: manager.informer<Job>(octopus.Job),
+    pods,
+    nodes: manager.informer<V1Node>(core.Node, {}, slimNode),
+    pools: manager.informer<ResourcePool>(octopus.ResourcePool),
+    specs: manager.informer<ResourceSpec>(octopus.ResourceSpec),
+    quotas: manager.informer<Quota>(octopus.Quota),
+    policies: manager.informer<DevicePolicy>(octopus.DevicePolicy),
+  };
+  perManager.set(manager, caches);
+  return caches;
+}

@@ -1,0 +1,39 @@
+/** A ResourcePool's observed state, from its nodes and the pods on them. */
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { ResourcePoolConditions, ResourcePoolReasons } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { addResources, display, formatResources, isDeviceResource, parseResources, type Resources } from '../../apis/quantity.js';
+import { setCondition, type Condition } from '../runtime/index.js';
+import { isTerminal, nodeReady, podRequests } from '../cluster/nodes.js';
+
+export type PoolStatus = NonNullable<ResourcePool['status']>;
+
+function devicesSummary(inUse: Resources, allocatable: Resources): string | undefined {
+  const devices = [...allocatable.keys()].filter(isDeviceResource).sort();
+  if (devices.length === 0) return undefined;
+  return devices.map((d) => `${display(d, inUse.get(d) ?? 0n)}/${display(d, allocatable.get(d)!)} ${d}`).join(', ');
+}
+
+export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnNodes: readonly V1Pod[], now: number): PoolStatus {
+  const ready = nodes.filter(nodeReady);
+  const capacity = addResources(...nodes.map((n) => parseResources(n.status?.capacity as Record<string, string>)));
+  const allocatable = addResources(...ready.map((n) => parseResources(n.status?.allocatable as Record<string, string>)));
+  const inUse = addResources(...podsOnNodes.filter((p) => !isTerminal(p)).map(podRequests));
+  const [status, reason, message] =
+    nodes.length === 0
+      ? (['False', ResourcePoolReasons.NoNodes, 'no node carries the pool\'s resource tag'] as const)
+      : ready.length === 0
+        ? (['False', ResourcePoolReasons.NoReadyNodes, `none of ${nodes.length} nodes is Ready`] as const)
+        : (['True', ResourcePoolReasons.NodesReady, `${ready.length} of ${nodes.length} nodes Ready`] as const);
+  const accelerators = devicesSummary(inUse, allocatable);
+  return {
+    observedGeneration: pool.metadata.generation,
+    conditions: setCondition(pool.status?.conditions as Condition[] | undefined, { type: ResourcePoolConditions.Ready, status, reason, message }, pool.metadata.generation, now),
+    nodes: nodes.length,
+    readyNodes: ready.length,
+    capacity: formatResources(capacity),
+    allocatable: formatResources(allocatable),
+    inUse: formatResources(inUse),
+    summary: { nodes: `${ready.length}/${nodes.length}`, ...(accelerators ? { accelerators } : {}) },
+  };
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Job, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { onlyAccountingMoved, quotaStatus } from './status.js';
+
+const t0 = Date.parse('2026-11-28T10:00:00Z');
+
+const quota = (status: Quota['status'] = {}, budget?: Quota['spec']['budget']): Quota => ({
+  apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
+  kind: 'Quota',
+  metadata: { name: 'default', namespace: 'team-a', generation: 1 },
+  spec: { hard: { 'nvidia.com/gpu': 8, cpu: 64 }, ...(budget ? { budget } : {}) },
+  status,
+});
+
+const job = (name: string, phase: NonNullable<Job['status']>['phase'], gpus?: number, price?: string): Job => ({
+  apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
+  kind: 'Job',
+  metadata: { name, namespace: 'team-a' },
+  spec: { image: { reference: 'x' }, pool: 'gpu', tasks: [{ name: 'w', resourceSpec: 's' }] },
+  status: {
+    phase,
+    ...(gpus !== undefined
+      ? {
+          admission: {
+            pool: 'gpu',
+            admittedAt: '2026-11-28T09:00:00Z',
+            podSets: [{ task: 'w', count: gpus, resources: { 'nvidia.com/gpu': '1' }, ...(price ? { pricePerHour: price } : {}) }],
+            total: { 'nvidia.com/gpu': String(gpus) },
+          },
+        }
+      : {}),
+  },
+});
+
+describe('quotaStatus', () => {
+  it('sums reservations of active jobs only, and counts queued jobs', () => {
+    const s = quotaStatus(quota(), [job('a', 'Running', 4), job('b', 'Admitted', 2), job('done', 'Succeeded', 8), job('q', 'Queued')], t0);
+    expect(s.used).toEqual({ 'nvidia.com/gpu': '6' });
+    expect(s.pools).toEqual([{ name: 'gpu', used: { 'nvidia.com/gpu': '6' } }]);
+    expect(s.admitted).toBe(2);
+    expect(s.queued).toBe(1);
+    expect(s.summary).toEqual({ cpu: '0/64', accelerators: '6/8' });
+  });
+
+  it('integrates the previous reservations over the time since the last accounting', () => {
+    const previous = { used: { 'nvidia.com/gpu': '4' }, consumed: { 'nvidia.com/gpu': '10' }, accountedAt: '2026-11-28T09:30:00Z', costPerHour: '50', cost: '100' };
+    const s = quotaStatus(quota(previous), [job('a', 'Running', 2, '12.5')], t0);
+    // 4 GPUs for half an hour = 2 GPU-hours on top of 10; 50/h for half an hour = 25 on top of 100.
+    expect(s.consumed).toEqual({ 'nvidia.com/gpu': '12' });
+    expect(s.cost).toBe('125');
+    // The new rate applies from now on.
+    expect(s.used).toEqual({ 'nvidia.com/gpu': '2' });
+    expect(s.costPerHour).toBe('25');
+    expect(s.accountedAt).toBe('2026-11-28T10:00:00Z');
+  });
+
+  it('reports a spent budget', () => {
+    const previous = { used: {}, consumed: { 'nvidia.com/gpu': '100' }, accountedAt: '2026-11-28T09:30:00Z' };
+    const s = quotaStatus(quota(previous, { resourceHours: { 'nvidia.com/gpu': 100 } }), [], t0);
+    expect(s.conditions?.[0]).toMatchObject({ type: 'BudgetAvailable', status: 'False', reason: 'BudgetExhausted' });
+  });
+
+  it('tells accounting-only changes from real ones', () => {
+    const jobs = [job('a', 'Running', 2)];
+    const first = quotaStatus(quota(), jobs, t0);
+    const later = quotaStatus(quota(first), jobs, t0 + 60_000);
+    expect(onlyAccountingMoved(first, later)).toBe(true);
+    expect(onlyAccountingMoved(first, quotaStatus(quota(first), [...jobs, job('b', 'Running', 1)], t0 + 60_000))).toBe(false);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * A Quota's status from the workloads holding reservations in its namespace. Consumption is
+ * integrated over time: each write adds the previous reservations × the time since
+ * `accountedAt`, in the same status write that moves `accountedAt` — so a crash loses nothing
+ * and counts nothing twice, and a job deleted after it ran leaves its consumption behind.
+ */
+import type { Job, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { QuotaConditions, QuotaReasons } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { addResources, display, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+import { budgetProblems, quotaState } from '../admission/quota.js';
+import { activePhases } from '../job/lifecycle.js';
+import { setCondition, type Condition } from '../runtime/index.js';
+import { rfc3339 } from '../runtime/time.js';
+
+export type QuotaStatus = NonNullable<Quota['status']>;
+
+const msPerHour = 3_600_000n;
+
+function sumDevices(r: Resources): bigint {
+  let n = 0n;
+  for (const [k, v] of r) if (isDeviceResource(k)) n += v;
+  return n;
+}
+
+function usedOfHard(name: string, used: bigint, hard: bigint | undefined): string | undefined {
+  return hard === undefined ? undefined : `${display(name, used)}/${display(name, hard)}`;
+}
+
+export function holdsReservation(job: Job): boolean {
+  return job.status?.admission !== undefined && job.status.phase !== undefined && activePhases.includes(job.status.phase);
+}
+
+export function quotaStatus(quota: Quota, jobs: readonly Job[], now: number): QuotaStatus {
+  const previous = quota.status ?? {};
+  const active = jobs.filter(holdsReservation);
+  const used = addResources(...active.map((j) => parseResources(j.status!.admission!.total)));
+  const byPool = new Map<string, Resources>();
+  for (const j of active) {
+    const pool = j.status!.admission!.pool;
+    byPool.set(pool, addResources(byPool.get(pool) ?? new Map(), parseResources(j.status!.admission!.total)));
+  }
+  let costPerHour = 0n;
+  for (const j of active) for (const ps of j.status!.admission!.podSets) if (ps.pricePerHour) costPerHour += parseQuantity(ps.pricePerHour) * BigInt(ps.count);
+
+  // Integrate what was reserved since the last accounting, at the rate then in force.
+  const since = previous.accountedAt ? Date.parse(previous.accountedAt) : now;
+  const elapsed = BigInt(Math.max(0, now - since));
+  const consumed = new Map(parseResources(previous.consumed));
+  for (const [k, v] of parseResources(previous.used)) consumed.set(k, (consumed.get(k) ?? 0n) + (v * elapsed) / msPerHour);
+  const previousRate = previous.costPerHour ? parseQuantity(previous.costPerHour) : 0n;
+  const cost = (previous.cost ? parseQuantity(previous.cost) : 0n) + (previousRate * elapsed) / msPerHour;
+
+  const hard = parseResources(quota.spec.hard);
+  const hardDevices = [...hard.keys()].some(isDeviceResource) ? sumDevices(hard) : undefined;
+  const summary = {
+    cpu: usedOfHard('cpu', used.get('cpu') ?? 0n, hard.get('cpu')),
+    memory: usedOfHard('memory', used.get('memory') ?? 0n, hard.get('memory')),
+    accelerators: hardDevices === undefined ? undefined : `${formatQuantity(sumDevices(used))}/${formatQuantity(hardDevices)}`,
+  };
+
+  const status: QuotaStatus = {
+    observedGeneration: quota.metadata.generation,
+    used: formatResources(used),
+    pools: [...byPool].sort(([a], [b]) => a.localeCompare(b)).map(([name, u]) => ({ name, used: formatResources(u) })),
+    admitted: active.length,
+    queued: jobs.filter((j) => j.status?.phase === 'Queued').length,
+    consumed: formatResources(consumed),
+    cost: formatQuantity(cost),
+    costPerHour: formatQuantity(costPerHour),
+    accountedAt: rfc3339(now),
+    summary: Object.fromEntries(Object.entries(summary).filter(([, v]) => v !== undefined)),
+  };
+  const budget = budgetProblems([quotaState({ ...quota, status })]);
+  const hasBudget = quota.spec.budget !== undefined;
+  const condition =
+    budget.length > 0
+      ? { type: QuotaConditions.BudgetAvailable, status: 'False' as const, reason: QuotaReasons.BudgetExhausted, message: budget.map((b) => b.message).join('; ') }
+      : { type: QuotaConditions.BudgetAvailable, status: 'True' as const, reason: hasBudget ? QuotaReasons.WithinBudget : QuotaReasons.NoBudget, message: hasBudget ? 'budget not yet spent' : 'no budget set' };
+  status.conditions = setCondition(previous.conditions as Condition[] | undefined, condition, quota.metadata.generation, now);
+  return status;
+}
+
+/** True when only the accounting moved (time passed under unchanged reservations). */
+export function onlyAccountingMoved(previous: QuotaStatus | undefined, next: QuotaStatus): boolean {
+  if (!previous) return false;
+  const strip = (s: QuotaStatus) => JSON.stringify({ ...s, consumed: undefined, cost: undefined, accountedAt: undefined, conditions: undefined });
+  return strip(previous) === strip(next) && JSON.stringify(previous.conditions) === JSON.stringify(next.conditions);
+}
