@@ -14,6 +14,9 @@ const common = {
 };
 
 export default {
+  // Integration and e2e suites each run controllers that reconcile the whole cluster: one
+  // suite at a time, so two suites' controllers never race over the same objects.
+  maxWorkers: 1,
   projects: [
     {
       ...common,

@@ -8,9 +8,17 @@ import { pathToFileURL } from 'node:url';
 import { Manager } from './runtime/index.js';
 import { parseOptions, usage, type ControllerOptions } from './options.js';
 import type { ControllerSetup } from './context.js';
+import { setupAlgorithmController } from './algorithm/controller.js';
+import { setupDatasetController } from './dataset/controller.js';
+import { setupImageController } from './image/controller.js';
+import { setupModelController } from './model/controller.js';
+import { setupJobController } from './job/controller.js';
+import { setupQuotaController } from './quota/controller.js';
+import { setupResourcePoolController } from './pool/controller.js';
+import { setupResourceSpecController } from './resourcespec/controller.js';
 
 /** Every controller, in no particular order: each reconciles from its own informers. */
-export const controllers: ControllerSetup[] = [];
+export const controllers: ControllerSetup[] = [setupJobController, setupQuotaController, setupResourcePoolController, setupResourceSpecController, setupDatasetController, setupAlgorithmController, setupImageController, setupModelController];
 
 export function loadKubeConfig(options: Pick<ControllerOptions, 'kubeconfig'>): KubeConfig {
   const kc = new KubeConfig();

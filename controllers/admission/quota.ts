@@ -42,7 +42,7 @@ export interface QuotaProblem {
 }
 
 /** A spent budget stops new work; running work continues (it was paid for when admitted). */
-export function budgetProblems(quotas: QuotaState[]): QuotaProblem[] {
+export function budgetProblems(quotas: readonly QuotaState[]): QuotaProblem[] {
   const problems: QuotaProblem[] = [];
   for (const q of quotas) {
     for (const [resource, limit] of q.budgetHours ?? []) {
@@ -74,7 +74,7 @@ function limitsFor(q: QuotaState, pool: string): { scope: string; hard: Resource
 }
 
 /** Requests no amount of waiting can satisfy: the gang alone exceeds a hard limit. */
-export function neverFits(quotas: QuotaState[], pool: string, total: Resources): QuotaProblem[] {
+export function neverFits(quotas: readonly QuotaState[], pool: string, total: Resources): QuotaProblem[] {
   const problems: QuotaProblem[] = [];
   for (const q of quotas) {
     for (const { scope, hard } of limitsFor(q, pool)) {
@@ -91,7 +91,7 @@ export function neverFits(quotas: QuotaState[], pool: string, total: Resources):
 }
 
 /** What keeps the gang waiting now: hard limits minus current reservations. */
-export function notNow(quotas: QuotaState[], pool: string, total: Resources): QuotaProblem[] {
+export function notNow(quotas: readonly QuotaState[], pool: string, total: Resources): QuotaProblem[] {
   const problems: QuotaProblem[] = [];
   for (const q of quotas) {
     for (const { scope, hard, used } of limitsFor(q, pool)) {

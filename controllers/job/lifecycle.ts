@@ -168,7 +168,7 @@ function failureMessage(role: RoleOutcome, pods: ObservedPod[]): string {
  * Decides the next step of a job that holds (or held) a reservation, or has finished.
  * `pods` are this job's pods of every attempt, from the cache.
  */
-export function decide(job: Job, pods: ObservedPod[], now: number): Decision {
+export function decide(job: Job, pods: ObservedPod[], now: number, opts: { outputError?: string } = {}): Decision {
   const ctx: Ctx = { job, now, status: structuredClone(job.status ?? {}), events: [] };
   const decision = (extra: Partial<Decision> = {}): Decision => ({
     status: ctx.status,
@@ -252,8 +252,9 @@ export function decide(job: Job, pods: ObservedPod[], now: number): Decision {
   const main = job.spec.tasks.find((t) => t.main)?.name;
   const succeeded = main ? outcomes.find((r) => r.name === main)!.done : outcomes.every((r) => r.done);
   if (succeeded && !broken) {
-    if (job.spec.output?.model && !ctx.status.output) return decision({ registerOutput: true });
-    const message = main ? `task ${main} completed` : 'every task completed';
+    if (job.spec.output?.model && !ctx.status.output && !opts.outputError) return decision({ registerOutput: true });
+    const completed = main ? `task ${main} completed` : 'every task completed';
+    const message = opts.outputError ? `${completed}, but the output was not registered: ${opts.outputError}` : completed;
     finish(ctx, 'Succeeded', R.Completed, message);
     return decision({ deletePods: current.filter((p) => p.phase === 'Pending' || p.phase === 'Running').map((p) => p.name) });
   }

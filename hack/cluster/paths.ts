@@ -28,5 +28,6 @@ export function ports(env: NodeJS.ProcessEnv = process.env) {
     controllerManager: base + 257,
     scheduler: base + 259,
     kwok: base + 247,
+    provisioner: base + 248,
   };
 }

@@ -15,10 +15,17 @@ import type { ToolName } from './versions.js';
 
 type Log = (line: string) => void;
 
-type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner';
 
 /** Start order; `down` stops in reverse. */
-const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'provisioner'];
+
+/** The provisioner is ours, in TypeScript: run by this Node.js through tsx. */
+const provisionerScript = join(repoRoot, 'hack', 'cluster', 'provisioner.ts');
+
+function command(name: ComponentName): string {
+  return name === 'provisioner' ? process.execPath : resolveTool(name as ToolName);
+}
 
 /** Static identities of the plane's own clients; tokens are random per plane. */
 const identities = {
@@ -72,15 +79,16 @@ function ownedPid(name: ComponentName): number | undefined {
   const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.split('\0')[0]?.endsWith(`/${name}`) ? pid : undefined;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const ours = name === 'provisioner' ? argv.includes(provisionerScript) : argv[0]?.endsWith(`/${name}`);
+    return ours ? pid : undefined;
   } catch {
     return undefined;
   }
 }
 
 function startProcess(name: ComponentName, args: string[]): number {
-  const bin = resolveTool(name as ToolName);
+  const bin = command(name);
   if (!existsSync(bin)) throw new Error(`${name} binary not found at ${bin}; run \`npm run cluster -- tools\``);
   const out = openSync(logFile(name), 'a');
   // Detached: the plane outlives the command that started it (the README's `up` returns).
@@ -148,6 +156,8 @@ function healthUrl(name: ComponentName): string {
       return `https://127.0.0.1:${p.scheduler}/healthz`;
     case 'kwok':
       return `http://127.0.0.1:${p.kwok}/healthz`;
+    case 'provisioner':
+      return `http://127.0.0.1:${p.provisioner}/healthz`;
   }
 }
 
@@ -332,6 +342,9 @@ function args(name: ComponentName): string[] {
         '--node-lease-duration-seconds=40',
         '--node-ip=10.0.0.1',
       ];
+    case 'provisioner':
+      // An absolute loader URL: the process runs in the state folder, which may be outside the repository.
+      return ['--import', import.meta.resolve('tsx'), provisionerScript, '--kubeconfig', kubeconfigPath(), '--port', String(p.provisioner)];
   }
 }
 
@@ -459,6 +472,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     'kube-controller-manager': 60_000,
     'kube-scheduler': 60_000,
     kwok: 30_000,
+    provisioner: 30_000,
   };
   try {
     for (const name of componentOrder) {

@@ -44,7 +44,8 @@ describeLocal('local control plane', () => {
   });
 
   it('has simulated GPU and NPU nodes labelled with the resource tag', async () => {
-    const nodes = (await core.listNode({ labelSelector: 'type=kwok' })).items;
+    // Only the plane's own nodes: suites add simulated nodes of their own while they run.
+    const nodes = (await core.listNode({ labelSelector: 'type=kwok' })).items.filter((n) => /^kwok-(cpu|gpu|npu)-\d+$/.test(n.metadata!.name!));
     const gpu = nodes.filter((n) => n.status?.allocatable?.['nvidia.com/gpu'] === '8');
     const npu = nodes.filter((n) => n.status?.allocatable?.['huawei.com/Ascend910'] === '8');
     expect(gpu.length).toBeGreaterThan(0);
@@ -112,6 +113,27 @@ describeLocal('local control plane', () => {
       60_000,
     );
     expect(job.status?.succeeded).toBe(2);
+  });
+
+  it('binds a claim of the default StorageClass, so pods mounting it schedule', async () => {
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '5Gi' } } } },
+    });
+    const bound = await eventually('claim Bound', async () => {
+      const c = await core.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: ns });
+      return c.status?.phase === 'Bound' ? c : undefined;
+    });
+    expect(bound.spec?.storageClassName).toBe('standard');
+    expect(bound.status?.capacity?.storage).toBe('5Gi');
+    const withVolume = pod('mounts', sim('Succeed'), { cpu: '1' });
+    withVolume.spec!.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }];
+    withVolume.spec!.containers[0]!.volumeMounts = [{ name: 'data', mountPath: '/data' }];
+    await core.createNamespacedPod({ namespace: ns, body: withVolume });
+    await eventually('pod mounting the claim Succeeded', async () => {
+      const p = await core.readNamespacedPod({ name: 'mounts', namespace: ns });
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    });
   });
 
   it('removes what a namespace held when it is deleted', async () => {
