@@ -249,8 +249,9 @@ export class JobReconciler {
 export const setupJobController: ControllerSetup = (ctx) => {
   const { manager, options } = ctx;
   const { jobs, pods } = schedulingCaches(manager);
-  let admission: { enqueue(key: string): void } | undefined;
-  const reconciler = new JobReconciler(ctx, () => admission?.enqueue(admissionCycleKey));
+  // The two controllers wake each other: created one after the other, linked through this holder.
+  const admission: { controller?: { enqueue(key: string): void } } = {};
+  const reconciler = new JobReconciler(ctx, () => admission.controller?.enqueue(admissionCycleKey));
   const controller = manager
     .addController({ name: 'job', concurrency: options.workers, reconcile: (key) => reconciler.reconcile(key) })
     .watches(jobs)
@@ -258,5 +259,5 @@ export const setupJobController: ControllerSetup = (ctx) => {
       const job = pod.metadata?.labels?.[labels.job];
       return job ? [`${pod.metadata!.namespace}/${job}`] : [];
     });
-  admission = setupAdmission(ctx, (key) => controller.enqueue(key));
+  admission.controller = setupAdmission(ctx, (key) => controller.enqueue(key));
 };
