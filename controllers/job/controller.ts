@@ -121,7 +121,7 @@ export class JobReconciler {
       this.record(cached, 'Normal', 'Deleted', `deleted ${job.spec.policy?.ttlSecondsAfterFinished}s after it finished (ttlSecondsAfterFinished)`);
       return;
     }
-    for (const name of decision.deletePods) await this.deletePod(job, name);
+    await Promise.all(decision.deletePods.map((name) => this.deletePod(job, name)));
     if (decision.createPods && active) {
       if (!refs.ok) {
         // Admitted, then a reference broke (say, its dataset was deleted): nothing to start pods from.
@@ -189,9 +189,8 @@ export class JobReconciler {
     if (job.spec.distribution === 'MPI') await this.create(core.ConfigMap, buildMpiConfigMap(job, podSets));
     if (outputClaim) await this.create(core.PersistentVolumeClaim, this.outputClaim(job, outputClaim));
     const existing = new Set(pods.map((p) => p.metadata!.name!));
-    for (const pod of buildPods(resolved)) {
-      if (!existing.has(pod.metadata!.name!)) await this.create(core.Pod, pod);
-    }
+    // A gang starts together: its pods are created at once, not one round trip after another.
+    await Promise.all(buildPods(resolved).filter((pod) => !existing.has(pod.metadata!.name!)).map((pod) => this.create(core.Pod, pod)));
     if (status.phase === 'Admitted' && pods.length === 0) this.record(job, 'Normal', 'Started', `created ${podSets.reduce((n, p) => n + p.count, 0)} pods (attempt ${status.attempt ?? 0})`);
   }
 

@@ -1,4 +1,6 @@
-import { ApiException, HttpMethod, ServerConfiguration, createConfiguration, type Configuration, type KubeConfig } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { Agent } from 'node:https';
+import { ApiException, HttpMethod, ServerConfiguration, createConfiguration, type Configuration, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -33,8 +35,11 @@ const httpMethods: Record<Method, HttpMethod> = {
  * they do not know; one raw path serves core, built-in and custom resources alike. Errors are
  * client-node's `ApiException`, so the same predicates (`isNotFound`, …) apply everywhere.
  */
+const tlsOptionKeys = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
 export class RestClient implements Requester {
   private readonly configuration: Configuration;
+  private agent: { key: string; agent: Agent } | undefined;
 
   constructor(kubeConfig: KubeConfig) {
     const cluster = kubeConfig.getCurrentCluster();
@@ -62,6 +67,7 @@ export class RestClient implements Requester {
     let text: string;
     try {
       await this.configuration.authMethods.default?.applySecurityAuthentication(context);
+      this.keepAlive(context);
       const response = await this.configuration.httpApi.send(context).toPromise();
       status = response.httpStatusCode;
       headers = response.headers;
@@ -75,6 +81,30 @@ export class RestClient implements Requester {
       throw new ApiException(status, `${what}: HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`, body, headers);
     }
     return body as T;
+  }
+
+  /**
+   * client-node builds a fresh HTTPS agent for every request, so every call pays a new TLS
+   * handshake — on both ends, which dominates CPU when a controller creates thousands of pods.
+   * One keep-alive agent is reused while the TLS material stays the same; rotated client
+   * certificates (different material) get a new agent.
+   */
+  private keepAlive(context: RequestContext): void {
+    const fresh = context.getAgent();
+    // Proxy agents are subclasses: they keep their own.
+    if (!(fresh instanceof Agent) || fresh.constructor !== Agent) return;
+    const options = fresh.options as Record<string, unknown>;
+    const material = tlsOptionKeys.map((k) => {
+      const v = options[k];
+      return Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v ?? null);
+    });
+    const key = createHash('sha256').update(material.join('\0')).digest('hex');
+    if (this.agent?.key !== key) {
+      this.agent?.agent.destroy();
+      const tls = Object.fromEntries(tlsOptionKeys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+      this.agent = { key, agent: new Agent({ ...tls, keepAlive: true, maxSockets: 64 }) };
+    }
+    context.setAgent(this.agent.agent);
   }
 }
 
