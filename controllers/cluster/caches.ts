@@ -1,18 +1,20 @@
 /**
- * The informers the scheduling controllers (Job, admission, Quota, ResourcePool, ResourceSpec)
- * share, with their indexes, registered once per Manager whichever controller asks
+ * The informers the scheduling controllers (Job, Notebook, admission, Quota, ResourcePool,
+ * ResourceSpec) share, with their indexes, registered once per Manager whichever controller asks
  * first.
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import type { DevicePolicy, Job, Quota, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, Job, Notebook, Quota, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { labels } from '../job/pods.js';
+import { notebookLabel } from '../admission/workloads.js';
 import { core, octopus } from '../resources.js';
 import type { Informer, Manager } from '../runtime/index.js';
 import { slimNode, slimPod } from './nodes.js';
 
 export interface SchedulingCaches {
   jobs: Informer<Job>;
-  /** Every pod of the cluster (capacity accounting), slimmed. Indexes: `node`, `job` (namespace/job). */
+  notebooks: Informer<Notebook>;
+  /** Every pod of the cluster (capacity accounting), slimmed. Indexes: `node`, `job` and `notebook` (namespace/name). */
   pods: Informer<V1Pod>;
   nodes: Informer<V1Node>;
   pools: Informer<ResourcePool>;
@@ -21,7 +23,7 @@ export interface SchedulingCaches {
   policies: Informer<DevicePolicy>;
 }
 
-export const podIndexes = { node: 'node', job: 'job' } as const;
+export const podIndexes = { node: 'node', job: 'job', notebook: 'notebook' } as const;
 
 const perManager = new WeakMap<Manager, SchedulingCaches>();
 
@@ -34,8 +36,13 @@ export function schedulingCaches(manager: Manager): SchedulingCaches {
     const job = p.metadata?.labels?.[labels.job];
     return job ? [`${p.metadata!.namespace}/${job}`] : [];
   });
+  pods.addIndex(podIndexes.notebook, (p) => {
+    const nb = p.metadata?.labels?.[notebookLabel];
+    return nb ? [`${p.metadata!.namespace}/${nb}`] : [];
+  });
   const caches: SchedulingCaches = {
     jobs: manager.informer<Job>(octopus.Job),
+    notebooks: manager.informer<Notebook>(octopus.Notebook),
     pods,
     nodes: manager.informer<V1Node>(core.Node, {}, slimNode),
     pools: manager.informer<ResourcePool>(octopus.ResourcePool),

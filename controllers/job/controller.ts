@@ -16,7 +16,7 @@ import { rfc3339 } from '../runtime/time.js';
 import { decide, type JobStatus, type ObservedPod } from './lifecycle.js';
 import { buildMpiConfigMap, buildPods, buildService, labels, ownerReference, type ResolvedJob } from './pods.js';
 import { resolveReferences, type Lookups, type ResolvedReferences } from './references.js';
-import { admissionCycleKey, setupAdmission } from './admission-controller.js';
+import { admissionCycleKey, setupAdmission } from '../admission/controller.js';
 
 /** A reference that does not resolve yet is looked at again this often (objects may be applied in any order). */
 const unresolvedRecheckMs = 15_000;

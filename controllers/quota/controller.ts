@@ -1,5 +1,5 @@
 /** Quota controller: reservations held now, queued jobs, consumption and budget. */
-import type { Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { schedulingCaches } from '../cluster/caches.js';
 import type { ControllerSetup } from '../context.js';
 import { octopus } from '../resources.js';
@@ -12,7 +12,7 @@ const accountingIntervalMs = 300_000;
 const minWriteIntervalMs = 2_000;
 
 export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
-  const { quotas, jobs } = schedulingCaches(manager);
+  const { quotas, jobs, notebooks } = schedulingCaches(manager);
   const lastWrite = new Map<string, number>();
   manager
     .addController({
@@ -27,7 +27,7 @@ export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
         const now = manager.clock.now();
         const since = now - (lastWrite.get(key) ?? 0);
         if (since < minWriteIntervalMs) return { requeueAfterMs: minWriteIntervalMs - since };
-        const status = quotaStatus(quota, jobs.list(quota.metadata.namespace), now);
+        const status = quotaStatus(quota, jobs.list(quota.metadata.namespace), notebooks.list(quota.metadata.namespace), now);
         const accountingDue = now - Date.parse(quota.status?.accountedAt ?? '1970-01-01T00:00:00Z') >= accountingIntervalMs;
         const reserving = Object.keys(status.used ?? {}).length > 0;
         // A steady quota costs no writes: time passing alone is written only every accounting
@@ -41,5 +41,6 @@ export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
       },
     })
     .watches(quotas)
-    .watches(jobs, (job: Job) => quotas.list(job.metadata.namespace).map(objectKey));
+    .watches(jobs, (job: Job) => quotas.list(job.metadata.namespace).map(objectKey))
+    .watches(notebooks, (nb: Notebook) => quotas.list(nb.metadata.namespace).map(objectKey));
 };

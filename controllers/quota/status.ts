@@ -4,11 +4,11 @@
  * `accountedAt`, in the same status write that moves `accountedAt` — so a crash loses nothing
  * and counts nothing twice, and a job deleted after it ran leaves its consumption behind.
  */
-import type { Job, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, Notebook, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { QuotaConditions, QuotaReasons } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { addResources, display, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { budgetProblems, quotaState } from '../admission/quota.js';
-import { activePhases } from '../job/lifecycle.js';
+import { reservations, waitingCount } from '../admission/workloads.js';
 import { setCondition, type Condition } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 
@@ -26,21 +26,13 @@ function usedOfHard(name: string, used: bigint, hard: bigint | undefined): strin
   return hard === undefined ? undefined : `${display(name, used)}/${display(name, hard)}`;
 }
 
-export function holdsReservation(job: Job): boolean {
-  return job.status?.admission !== undefined && job.status.phase !== undefined && activePhases.includes(job.status.phase);
-}
-
-export function quotaStatus(quota: Quota, jobs: readonly Job[], now: number): QuotaStatus {
+export function quotaStatus(quota: Quota, jobs: readonly Job[], notebooks: readonly Notebook[], now: number): QuotaStatus {
   const previous = quota.status ?? {};
-  const active = jobs.filter(holdsReservation);
-  const used = addResources(...active.map((j) => parseResources(j.status!.admission!.total)));
+  const active = reservations(jobs, notebooks);
+  const used = addResources(...active.map((r) => r.total));
   const byPool = new Map<string, Resources>();
-  for (const j of active) {
-    const pool = j.status!.admission!.pool;
-    byPool.set(pool, addResources(byPool.get(pool) ?? new Map(), parseResources(j.status!.admission!.total)));
-  }
-  let costPerHour = 0n;
-  for (const j of active) for (const ps of j.status!.admission!.podSets) if (ps.pricePerHour) costPerHour += parseQuantity(ps.pricePerHour) * BigInt(ps.count);
+  for (const r of active) byPool.set(r.pool, addResources(byPool.get(r.pool) ?? new Map(), r.total));
+  const costPerHour = active.reduce((sum, r) => sum + r.costPerHour, 0n);
 
   // Integrate what was reserved since the last accounting, at the rate then in force.
   const since = previous.accountedAt ? Date.parse(previous.accountedAt) : now;
@@ -63,7 +55,7 @@ export function quotaStatus(quota: Quota, jobs: readonly Job[], now: number): Qu
     used: formatResources(used),
     pools: [...byPool].sort(([a], [b]) => a.localeCompare(b)).map(([name, u]) => ({ name, used: formatResources(u) })),
     admitted: active.length,
-    queued: jobs.filter((j) => j.status?.phase === 'Queued').length,
+    queued: waitingCount(jobs, notebooks),
     consumed: formatResources(consumed),
     cost: formatQuantity(cost),
     costPerHour: formatQuantity(costPerHour),

@@ -305,7 +305,19 @@ export const Notebook = defineKind({
       url: opt(str({ description: 'Where to open JupyterLab.', maxLength: 2048 })),
       startTime: opt(str({ description: 'When the current run started.', format: 'date-time' })),
       lastActivityTime: opt(str({ description: 'Last activity reported by the pod.', format: 'date-time' })),
-      admission: opt(obj({ pool: dnsSubdomain('Pool.'), resources: describe(ResourceList, 'Reserved for the pod.') }, { description: 'The reservation while running.' })),
+      admission: opt(
+        obj(
+          {
+            pool: dnsSubdomain('Pool.'),
+            admittedAt: str({ description: 'When quota was reserved.', format: 'date-time' }),
+            resources: describe(ResourceList, 'Reserved for the pod.'),
+            shmSize: opt(str({ description: 'Resolved /dev/shm size.', maxLength: 64 })),
+            pricePerHour: opt(str({ description: "The ResourceSpec's price per hour at admission.", maxLength: 32 })),
+            nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Node labels added by DevicePolicies.', maxProperties: 16 })),
+          },
+          { description: 'The reservation written by the admission controller while the notebook may run; removed when it stops.' },
+        ),
+      ),
     },
     { description: 'Observed state of the notebook.' },
   ),

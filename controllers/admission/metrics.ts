@@ -1,8 +1,8 @@
 /** Job and admission metrics, prefix octopus_. Gauges are computed from the caches at scrape time. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseResources } from '../../apis/quantity.js';
-import type { CycleResult } from '../admission/cycle.js';
+import type { CycleResult } from './cycle.js';
 import type { SchedulingCaches } from '../cluster/caches.js';
 
 function asNumber(millis: bigint): number {
@@ -68,8 +68,10 @@ export class AdmissionMetrics {
     quotaGauge('octopus_quota_used', 'Quota reserved now per workspace and resource.', (q) => q.status?.used);
   }
 
-  admitted(job: Job, now: number): void {
-    const queuedAt = job.status?.queuedAt ? Date.parse(job.status.queuedAt) : undefined;
+  /** A Job waits from queuedAt; a Notebook from its creation (it queues as soon as it is created or resumed). */
+  admitted(workload: Job | Notebook, now: number): void {
+    const since = workload.kind === 'Job' ? (workload as Job).status?.queuedAt : (workload.metadata.creationTimestamp as unknown as string | undefined);
+    const queuedAt = since ? Date.parse(since) : undefined;
     if (queuedAt !== undefined) this.wait.observe(Math.max(0, now - queuedAt) / 1000);
   }
 

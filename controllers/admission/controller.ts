@@ -1,0 +1,257 @@
+/**
+ * The admission controller: one work item ("cycle") that snapshots the caches and runs the
+ * pure admission cycle over queued Jobs and Notebooks, then writes each admitted workload's
+ * reservation into its status (the only record of it: quota use is always recomputed from
+ * workload statuses, so a restart loses nothing and counts nothing twice) and tells waiting
+ * ones why they wait.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { parseResources, type Resources } from '../../apis/quantity.js';
+import { schedulingCaches, podIndexes } from '../cluster/caches.js';
+import { matchesLabels, nodeStates, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
+import type { ControllerContext } from '../context.js';
+import { labels } from '../job/pods.js';
+import { octopus } from '../resources.js';
+import { findCondition, isConflict, setCondition, type Condition, type Controller, type ResourceRef } from '../runtime/index.js';
+import { rfc3339 } from '../runtime/time.js';
+import { admissionCycle, type ActiveReservation, type Admission, type PendingWorkload, type PoolNodes, type Waiting } from './cycle.js';
+import { describeAccelerators, gangSize, resolveTask, type PodSet } from './gang.js';
+import { AdmissionMetrics } from './metrics.js';
+import type { NodeState } from './placement.js';
+import { quotaState, type QuotaState } from './quota.js';
+import { jobHoldsReservation, notebookHoldsReservation, type WorkloadKind } from './workloads.js';
+
+export const admissionCycleKey = 'cycle';
+
+/** A waiting job's message (which carries changing numbers) is refreshed at most this often; its reason at once. */
+const waitingMessageRefreshMs = 60_000;
+/** Cycles run back to back under churn; this gap lets a burst of events fold into one. */
+const minCycleGapMs = 100;
+/** Status writes in flight at once, so a cycle admitting hundreds of jobs does not take minutes. */
+const writeConcurrency = 16;
+
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  }));
+}
+
+/** Cycle keys name the kind: a Job and a Notebook may share a name. */
+function workloadKey(kind: WorkloadKind, obj: KubernetesObject): string {
+  return `${kind}/${obj.metadata!.namespace}/${obj.metadata!.name}`;
+}
+
+function splitWorkloadKey(key: string): { kind: WorkloadKind; cacheKey: string } {
+  const slash = key.indexOf('/');
+  return { kind: key.slice(0, slash) as WorkloadKind, cacheKey: key.slice(slash + 1) };
+}
+
+function resolved(conditions: unknown): boolean {
+  return findCondition(conditions as Condition[] | undefined, C.ReferencesResolved)?.status === 'True';
+}
+
+function createdAt(obj: KubernetesObject): number {
+  return Date.parse(obj.metadata!.creationTimestamp as unknown as string);
+}
+
+export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: string) => void): Controller {
+  const { manager, options } = ctx;
+  const caches = schedulingCaches(manager);
+  const metrics = new AdmissionMetrics(manager.registry, caches);
+  const tag = { key: options.resourceTagKey, valuePrefix: options.resourceTagValuePrefix };
+  const messageWrittenAt = new Map<string, number>();
+  let lastCycleEnd = 0;
+
+  function pending(now: number): PendingWorkload[] {
+    const specs = new Map(caches.specs.list().map((s) => [s.metadata.name!, s]));
+    const out: PendingWorkload[] = [];
+    for (const job of caches.jobs.list()) {
+      const s = job.status;
+      if (s?.phase !== 'Queued' || job.spec.suspend || s.admission || !resolved(s.conditions)) continue;
+      if (s.backoffUntil && Date.parse(s.backoffUntil) > now) continue;
+      const podSets: (PodSet & { path: string })[] = [];
+      for (const [i, task] of job.spec.tasks.entries()) {
+        const r = resolveTask(task, specs, job.spec.shmSize);
+        if (!r.ok) break;
+        podSets.push({ ...r.podSet, path: `spec.tasks[${i}]` });
+      }
+      if (podSets.length !== job.spec.tasks.length) continue;
+      out.push({ key: workloadKey('Job', job), namespace: job.metadata.namespace!, priority: job.spec.priority ?? 0, createdAt: createdAt(job), pool: job.spec.pool, podSets });
+    }
+    for (const nb of caches.notebooks.list()) {
+      const s = nb.status;
+      if (s?.phase !== 'Pending' || nb.spec.suspend || s.admission || !resolved(s.conditions)) continue;
+      const task = { name: 'notebook', replicas: 1, ...(nb.spec.resourceSpec ? { resourceSpec: nb.spec.resourceSpec } : {}), ...(nb.spec.resources ? { resources: nb.spec.resources } : {}) };
+      const r = resolveTask(task, specs);
+      if (!r.ok) continue;
+      out.push({ key: workloadKey('Notebook', nb), namespace: nb.metadata.namespace!, priority: nb.spec.priority ?? 0, createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }] });
+    }
+    return out;
+  }
+
+  /** Pods of an admitted gang that have no node yet will need room the snapshot does not show. */
+  function unboundJobPods(job: Job): PodSet[] {
+    const attempt = String(job.status!.attempt ?? 0);
+    const bound = new Map<string, number>();
+    for (const pod of caches.pods.byIndex(podIndexes.job, `${job.metadata.namespace}/${job.metadata.name}`)) {
+      const l = pod.metadata?.labels ?? {};
+      if (l[labels.attempt] !== attempt || !pod.spec?.nodeName) continue;
+      bound.set(l[labels.task]!, (bound.get(l[labels.task]!) ?? 0) + 1);
+    }
+    return job.status!.admission!.podSets
+      .map((ps) => ({ task: ps.task, count: Math.max(0, ps.count - (bound.get(ps.task) ?? 0)), requests: parseResources(ps.resources), ...(ps.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}) }))
+      .filter((ps) => ps.count > 0);
+  }
+
+  function active(): ActiveReservation[] {
+    const jobs = caches.jobs
+      .list()
+      .filter(jobHoldsReservation)
+      .map((job) => ({ namespace: job.metadata.namespace!, pool: job.status!.admission!.pool, total: parseResources(job.status!.admission!.total), unbound: unboundJobPods(job) }));
+    const notebooks = caches.notebooks
+      .list()
+      .filter(notebookHoldsReservation)
+      .map((nb) => {
+        const a = nb.status!.admission!;
+        const total = parseResources(a.resources);
+        const bound = caches.pods.byIndex(podIndexes.notebook, `${nb.metadata.namespace}/${nb.metadata.name}`).some((p) => p.spec?.nodeName);
+        const unbound = bound ? [] : [{ task: 'notebook', count: 1, requests: total, ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}) }];
+        return { namespace: nb.metadata.namespace!, pool: a.pool, total, unbound };
+      });
+    return [...jobs, ...notebooks];
+  }
+
+  function pools(): Map<string, PoolNodes> {
+    const used: Map<string, Resources> = requestsByNode(caches.pods.list());
+    const all = caches.nodes.list();
+    const states = new Map<string, NodeState>(nodeStates(all, used).map((s) => [s.name, s]));
+    const out = new Map<string, PoolNodes>();
+    for (const pool of caches.pools.list()) {
+      const selector = poolNodeSelector(pool, tag);
+      const tolerations = pool.spec.tolerations ?? [];
+      const nodes = all.filter((n) => matchesLabels(n.metadata?.labels, selector) && schedulable(n, tolerations)).map((n) => states.get(n.metadata!.name!)!);
+      out.set(pool.metadata.name!, { name: pool.metadata.name!, nodes });
+    }
+    return out;
+  }
+
+  function quotas(): Map<string, QuotaState[]> {
+    const out = new Map<string, QuotaState[]>();
+    for (const q of caches.quotas.list()) {
+      const list = out.get(q.metadata.namespace!) ?? [];
+      list.push(quotaState(q));
+      out.set(q.metadata.namespace!, list);
+    }
+    return out;
+  }
+
+  function lookup(key: string): { kind: WorkloadKind; resource: ResourceRef; obj: Job | Notebook } | undefined {
+    const { kind, cacheKey } = splitWorkloadKey(key);
+    const obj = kind === 'Job' ? caches.jobs.get(cacheKey) : caches.notebooks.get(cacheKey);
+    return obj ? { kind, resource: kind === 'Job' ? octopus.Job : octopus.Notebook, obj } : undefined;
+  }
+
+  /** Writes a status; a conflict means the workload changed since the snapshot, and the next cycle sees it anew. */
+  async function write(resource: ResourceRef, obj: Job | Notebook, status: NonNullable<Job['status'] | Notebook['status']>): Promise<boolean> {
+    try {
+      await manager.client.updateStatusIfChanged(resource, obj as KubernetesObject & { status?: unknown }, status);
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  async function admit(a: Admission, now: number): Promise<void> {
+    const found = lookup(a.key);
+    if (!found) return;
+    const { kind, resource, obj } = found;
+    const total = parseResources(a.total);
+    const size = gangSize({ podSets: a.podSets.map((p) => ({ task: p.task, count: p.count, requests: new Map() })) });
+    const accelerators = describeAccelerators(total);
+    const message = `reserved ${size} pods in pool ${a.pool}${accelerators ? ` (${accelerators})` : ''}`;
+    const admitted = (conditions: unknown) => setCondition(conditions as Condition[] | undefined, { type: C.Admitted, status: 'True', reason: R.QuotaReserved, message }, obj.metadata.generation, now);
+    let status;
+    if (kind === 'Job') {
+      const job = obj as Job;
+      status = {
+        ...structuredClone(job.status!),
+        phase: 'Admitted' as const,
+        admission: { pool: a.pool, admittedAt: rfc3339(now), podSets: a.podSets, total: a.total },
+        attemptStartTime: rfc3339(now),
+        pods: `0/${size}`,
+        ...(accelerators ? { accelerators } : {}),
+        conditions: admitted(job.status?.conditions),
+      };
+      delete status.backoffUntil;
+    } else {
+      const nb = obj as Notebook;
+      const ps = a.podSets[0]!;
+      status = {
+        ...structuredClone(nb.status!),
+        admission: {
+          pool: a.pool,
+          admittedAt: rfc3339(now),
+          resources: ps.resources,
+          ...(ps.shmSize ? { shmSize: ps.shmSize } : {}),
+          ...(ps.pricePerHour ? { pricePerHour: ps.pricePerHour } : {}),
+          ...(ps.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}),
+        },
+        conditions: admitted(nb.status?.conditions),
+      };
+    }
+    if (!(await write(resource, obj, status))) return;
+    messageWrittenAt.delete(a.key);
+    metrics.admitted(obj, now);
+    manager.events.record({ regarding: obj, type: 'Normal', reason: 'Admitted', note: message });
+    if (kind === 'Job') onJobAdmitted(`${obj.metadata.namespace}/${obj.metadata.name}`);
+  }
+
+  async function tellWaiting(w: Waiting, now: number): Promise<void> {
+    const found = lookup(w.key);
+    if (!found?.obj.status) return;
+    const { resource, obj } = found;
+    const current = findCondition(obj.status!.conditions as Condition[] | undefined, C.Admitted);
+    const reasonChanged = current?.reason !== w.reason;
+    if (!reasonChanged && (current?.message === w.message || now - (messageWrittenAt.get(w.key) ?? 0) < waitingMessageRefreshMs)) return;
+    const conditions = setCondition(obj.status!.conditions as Condition[] | undefined, { type: C.Admitted, status: 'False', reason: w.reason, message: w.message }, obj.metadata.generation, now);
+    if (!(await write(resource, obj, { ...structuredClone(obj.status!), conditions }))) return;
+    messageWrittenAt.set(w.key, now);
+    if (reasonChanged) manager.events.record({ regarding: obj, type: 'Normal', reason: w.reason, note: w.message });
+  }
+
+  const controller = manager.addController({
+    name: 'admission',
+    concurrency: 1,
+    reconcile: async () => {
+      const started = manager.clock.now();
+      if (started - lastCycleEnd < minCycleGapMs) return { requeueAfterMs: minCycleGapMs - (started - lastCycleEnd) };
+      const result = admissionCycle({ pending: pending(started), active: active(), pools: pools(), quotas: quotas(), policies: caches.policies.list() });
+      metrics.cycle(result, manager.clock.now() - started);
+      await inParallel(result.admitted, writeConcurrency, (a) => admit(a, started));
+      await inParallel(result.waiting, writeConcurrency, (w) => tellWaiting(w, started));
+      lastCycleEnd = manager.clock.now();
+      for (const key of messageWrittenAt.keys()) if (!lookup(key)) messageWrittenAt.delete(key);
+      // Jobs in backoff become eligible by time alone.
+      const backoffs = caches.jobs
+        .list()
+        .map((j) => (j.status?.phase === 'Queued' && j.status.backoffUntil ? Date.parse(j.status.backoffUntil) - lastCycleEnd : undefined))
+        .filter((d): d is number => d !== undefined && d > 0);
+      return backoffs.length ? { requeueAfterMs: Math.min(...backoffs) } : undefined;
+    },
+  });
+  const cycle = () => [admissionCycleKey];
+  controller
+    .watches(caches.jobs, cycle)
+    .watches(caches.notebooks, cycle)
+    .watches(caches.pods, cycle)
+    .watches(caches.nodes, cycle)
+    .watches(caches.quotas, cycle)
+    .watches(caches.policies, cycle)
+    .watches(caches.pools, cycle)
+    .watches(caches.specs, cycle);
+  return controller;
+}
