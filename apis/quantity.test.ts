@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { addResources, exceeded, fits, formatQuantity, formatResources, parseQuantity, parseResources, QuantityError, subtractResources } from './quantity.js';
+import { addResources, exceeded, fits, formatDecimal, formatQuantity, formatResources, parseQuantity, parseResources, QuantityError, subtractResources } from './quantity.js';
 
 describe('parseQuantity', () => {
   it.each([
@@ -34,6 +34,17 @@ describe('formatQuantity', () => {
     { millis: 0n, binary: true, want: '0' },
   ])('$millis (binary=$binary) → $want', ({ millis, binary, want }) => {
     expect(formatQuantity(millis, { binary })).toBe(want);
+  });
+});
+
+describe('formatDecimal', () => {
+  it.each([
+    { millis: 12500n, want: '12.5' },
+    { millis: 1000n, want: '1' },
+    { millis: 5n, want: '0.005' },
+    { millis: 0n, want: '0' },
+  ])('$millis → $want', ({ millis, want }) => {
+    expect(formatDecimal(millis)).toBe(want);
   });
 });
 

@@ -57,6 +57,14 @@ export function formatQuantity(millis: bigint, opts: { binary?: boolean } = {}):
   return `${units}`;
 }
 
+/** A plain decimal ("12.5"), for prices and costs, which are not quantities. */
+export function formatDecimal(millis: bigint): string {
+  const sign = millis < 0n ? '-' : '';
+  const abs = millis < 0n ? -millis : millis;
+  const fraction = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
+  return `${sign}${abs / 1000n}${fraction ? `.${fraction}` : ''}`;
+}
+
 /** Resources are keyed by name, values in milli-units. */
 export type Resources = Map<string, bigint>;
 

@@ -6,7 +6,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import { group, version, type Job, type Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { formatResources, parseResources, addResources } from '../../apis/quantity.js';
 import { installCrds } from '../../e2e/harness/crds.js';
-import { createPool, createQuota, createSpec, getNamespaced, job, sim, type TestPool } from '../../e2e/harness/fixtures.js';
+import { createPool, createQuota, createSpec, deleteCluster, getNamespaced, job, sim, type TestPool } from '../../e2e/harness/fixtures.js';
 import { createTestNamespace, deleteNamespace, eventually, testKubeConfig } from '../../e2e/harness/kube.js';
 import { startControllerProcess, type ControllerProcess } from '../../e2e/harness/process.js';
 import { labels } from './pods.js';
@@ -15,6 +15,7 @@ let kc: KubeConfig;
 let pool: TestPool;
 let ns: string;
 let controller: ControllerProcess | undefined;
+let spec: string | undefined;
 const logs = mkdtempSync(join(tmpdir(), 'octopus-crash-'));
 
 beforeAll(async () => {
@@ -27,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await controller?.kill('SIGKILL');
   await deleteNamespace(kc, ns);
+  if (spec) await deleteCluster(kc, 'resourcespecs', spec);
   await pool?.cleanup();
 });
 
@@ -38,7 +40,7 @@ async function listJobs(): Promise<Job[]> {
 const admittedOf = (jobs: Job[]) => jobs.filter((j) => j.status?.admission && ['Admitted', 'Running'].includes(j.status.phase ?? ''));
 
 it('SIGKILL while 50 jobs are being admitted: after restart no extra pod, and quota use equals the admitted gangs', async () => {
-  const spec = await createSpec(kc, { 'nvidia.com/gpu': 1, cpu: 1 });
+  spec = await createSpec(kc, { 'nvidia.com/gpu': 1, cpu: 1 });
   // 50 jobs × 2 GPUs = 100 wanted; the quota lets 30 in, so admission is mid-way when killed.
   await createQuota(kc, ns, { 'nvidia.com/gpu': 60 });
   for (let i = 0; i < 50; i++) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Job, Model, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { installCrds } from '../../e2e/harness/crds.js';
-import { createPool, createQuota, createSpec, getNamespaced, job, patchNamespaced, sim, type TestPool } from '../../e2e/harness/fixtures.js';
+import { createPool, createQuota, createSpec, deleteCluster, getNamespaced, job, patchNamespaced, sim, type TestPool } from '../../e2e/harness/fixtures.js';
 import { createTestNamespace, deleteNamespace, eventually, testKubeConfig } from '../../e2e/harness/kube.js';
 import { startOctopus, type RunningOctopus } from '../../e2e/harness/octopus.js';
 import { labels } from './pods.js';
@@ -13,6 +13,7 @@ let pool: TestPool;
 let gpu1: string;
 let gpu4: string;
 const namespaces: string[] = [];
+const specs: string[] = [];
 
 beforeAll(async () => {
   kc = testKubeConfig();
@@ -20,12 +21,14 @@ beforeAll(async () => {
   pool = await createPool(kc, { nodes: 4 });
   gpu1 = await createSpec(kc, { 'nvidia.com/gpu': 1, cpu: 4, memory: '16Gi' });
   gpu4 = await createSpec(kc, { 'nvidia.com/gpu': 4, cpu: 16, memory: '64Gi' });
+  specs.push(gpu1, gpu4);
   octopus = await startOctopus(kc);
 });
 
 afterAll(async () => {
   await octopus?.stop();
   for (const ns of namespaces) await deleteNamespace(kc, ns);
+  for (const spec of specs) await deleteCluster(kc, 'resourcespecs', spec);
   await pool?.cleanup();
 });
 
@@ -98,6 +101,7 @@ describe('Job admission and pods on the real plane', () => {
     try {
       const ns = await namespace('job-fit');
       const gpu8 = await createSpec(kc, { 'nvidia.com/gpu': 8, cpu: 8 });
+      specs.push(gpu8);
       await job(ns, 'big').pool(small.name).task({ name: 'w', resourceSpec: gpu8 }).create(kc);
       const waiting = await eventually('big waits for capacity', async () => {
         const j = await getJob(ns, 'big');

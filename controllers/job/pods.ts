@@ -3,7 +3,7 @@
  * as pure functions of the Job, its frozen admission and its resolved references. Pure so
  * the layout users depend on (names, env, mounts) is pinned down by table tests.
  */
-import type { V1ConfigMap, V1Container, V1EnvVar, V1OwnerReference, V1Pod, V1Service, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1EnvVar, V1OwnerReference, V1Pod, V1PodSecurityContext, V1SecurityContext, V1Service, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Distribution, Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { formatResources, isDeviceResource, type Resources } from '../../apis/quantity.js';
 import type { PodSet } from '../admission/gang.js';
@@ -130,7 +130,20 @@ export function mpiHostfile(jobName: string, podSets: PodSet[]): string {
     .concat('\n');
 }
 
-function volumesFor(r: ResolvedJob, shmSize: bigint | undefined): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+/**
+ * The Octopus mount layout every workload shares (Job, Notebook, ModelService): /code and
+ * /dataset/<name> read-only, /pretrainmodel read-only, /model, and /dev/shm in memory.
+ */
+export interface MountLayout {
+  code?: Mount;
+  datasets: (Mount & { name: string })[];
+  pretrainedModel?: Mount;
+  /** /model: a Job's output claim (writable), or the version a ModelService serves (read-only). */
+  model?: Mount & { readOnly: boolean };
+  shmSize?: bigint;
+}
+
+export function layoutVolumes(layout: MountLayout): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
   const add = (name: string, mountPath: string, source: Mount, readOnly: boolean) => {
@@ -140,12 +153,24 @@ function volumesFor(r: ResolvedJob, shmSize: bigint | undefined): { volumes: V1V
     if (source.subPath) mount.subPath = source.subPath;
     mounts.push(mount);
   };
-  if (r.code) add('code', '/code', r.code, true);
-  r.datasets.forEach((d, i) => add(`dataset-${i}`, `/dataset/${d.name}`, d, true));
-  if (r.pretrainedModel) add('pretrainmodel', '/pretrainmodel', r.pretrainedModel, true);
-  if (r.outputClaim) add('model', '/model', { claimName: r.outputClaim }, false);
+  if (layout.code) add('code', '/code', layout.code, true);
+  layout.datasets.forEach((d, i) => add(`dataset-${i}`, `/dataset/${d.name}`, d, true));
+  if (layout.pretrainedModel) add('pretrainmodel', '/pretrainmodel', layout.pretrainedModel, true);
+  if (layout.model) add('model', '/model', layout.model, layout.model.readOnly);
+  const shmSize = layout.shmSize;
   volumes.push({ name: 'dshm', emptyDir: shmSize ? { medium: 'Memory', sizeLimit: formatResources(new Map([['memory', shmSize]])).memory! } : { medium: 'Memory' } });
   mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
+  return { volumes, mounts };
+}
+
+function volumesFor(r: ResolvedJob, shmSize: bigint | undefined): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  const { volumes, mounts } = layoutVolumes({
+    ...(r.code ? { code: r.code } : {}),
+    datasets: r.datasets,
+    ...(r.pretrainedModel ? { pretrainedModel: r.pretrainedModel } : {}),
+    ...(r.outputClaim ? { model: { claimName: r.outputClaim, readOnly: false } } : {}),
+    ...(shmSize ? { shmSize } : {}),
+  });
   if (r.job.spec.distribution === 'MPI') {
     volumes.push({ name: 'mpi-hostfile', configMap: { name: mpiConfigMapName(r.job.metadata.name!) } });
     mounts.push({ name: 'mpi-hostfile', mountPath: mpiHostfileDir, readOnly: true });
@@ -157,17 +182,30 @@ export function mpiConfigMapName(job: string): string {
   return `${job}-mpi`;
 }
 
-function userEnv(task: Job['spec']['tasks'][number]): V1EnvVar[] {
-  return (task.env ?? []).map((e) =>
+/** The user's environment variables; a Secret's value is referenced, never copied. */
+export function userEnv(env: Job['spec']['tasks'][number]['env']): V1EnvVar[] {
+  return (env ?? []).map((e) =>
     e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secretKeyRef.name, key: e.secretKeyRef.key } } } : { name: e.name, value: e.value ?? '' },
   );
 }
 
 /** Requests as given; limits equal requests for memory and devices (devices require it), none for CPU to avoid throttling. */
-function containerResources(requests: Resources): V1Container['resources'] {
+export function containerResources(requests: Resources): V1Container['resources'] {
   const req = formatResources(requests);
   const limits = Object.fromEntries(Object.entries(req).filter(([k]) => k === 'memory' || isDeviceResource(k)));
   return { requests: req, limits };
+}
+
+/**
+ * The restricted Pod Security profile: workload pods run in users' namespaces, whose Pod Security
+ * Admission is `restricted` by default, and must not give a user more power than they have.
+ */
+export function restrictedPodSecurityContext(runAsUser: number): V1PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser, runAsGroup: runAsUser, fsGroup: runAsUser, seccompProfile: { type: 'RuntimeDefault' } };
+}
+
+export function restrictedContainerSecurityContext(): V1SecurityContext {
+  return { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true };
 }
 
 export function buildPod(r: ResolvedJob, podSet: PodSet, index: number): V1Pod {
@@ -186,10 +224,10 @@ export function buildPod(r: ResolvedJob, podSet: PodSet, index: number): V1Pod {
   const container: V1Container = {
     name: 'main',
     image: r.image,
-    env: [...octopusEnv, ...distributionEnv(job.spec.distribution ?? 'None', jobName, r.podSets, podSet.task, index), ...userEnv(task)],
+    env: [...octopusEnv, ...distributionEnv(job.spec.distribution ?? 'None', jobName, r.podSets, podSet.task, index), ...userEnv(task.env)],
     resources: containerResources(podSet.requests),
     volumeMounts: mounts,
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+    securityContext: restrictedContainerSecurityContext(),
   };
   const command = task.command ?? r.defaultCommand;
   if (command) container.command = command;
@@ -224,7 +262,7 @@ export function buildPod(r: ResolvedJob, podSet: PodSet, index: number): V1Pod {
       automountServiceAccountToken: false,
       nodeSelector: { ...r.pool.nodeSelector, ...(podSet.nodeSelector ?? {}) },
       tolerations: r.pool.tolerations,
-      securityContext: { runAsNonRoot: true, runAsUser: r.runAsUser, runAsGroup: r.runAsUser, fsGroup: r.runAsUser, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: restrictedPodSecurityContext(r.runAsUser),
       containers: [container],
       volumes,
     },

@@ -1,12 +1,13 @@
 /**
- * Resolves what a Job names — image, algorithm, datasets, pretrained model, pool, resource
- * specs — from the caches. A missing or unusable reference keeps the job Queued with a
- * reason naming it; nothing here throws on bad input.
+ * Resolves what a workload names — image, algorithm, datasets, pretrained model, pool, resource
+ * specs — from the caches: a Job here, and through the exported pieces a Notebook or a
+ * ModelService. A missing or unusable reference keeps the workload waiting with a reason naming
+ * it; nothing here throws on bad input.
  */
 import type { V1Toleration } from '@kubernetes/client-node';
-import type { Algorithm, Dataset, Image, Job, Model, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Algorithm, Dataset, Image, ImageSelector, Job, JobType, Model, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { resolveAssetVersion, visibilityProblem, type Resolution, type ResolvedVersion } from '../assets/resolve.js';
+import { resolveAssetVersion, visibilityProblem, type AssetReference, type Resolution, type ResolvedVersion } from '../assets/resolve.js';
 import type { VersionedAsset } from '../assets/types.js';
 import { poolNodeSelector } from '../cluster/nodes.js';
 import type { Mount } from './pods.js';
@@ -50,36 +51,89 @@ function failure(kind: keyof typeof missingReason, r: Exclude<Resolution, Resolv
   return { reason, message: r.message };
 }
 
-export function resolveReferences(job: Job, lookups: Lookups, tag: { key: string; valuePrefix: string }): ReferenceResult {
-  const ns = job.metadata.namespace!;
-  const fail = (reason: string, message: string): ReferenceResult => ({ ok: false, reason, message });
+type Failure = { ok: false; reason: string; message: string };
+const fail = (reason: string, message: string): Failure => ({ ok: false, reason, message });
 
-  let image: string;
-  let imagePullSecret: string | undefined;
-  if (job.spec.image.reference) {
-    image = job.spec.image.reference;
-  } else {
-    const imageNs = job.spec.image.namespace ?? ns;
-    const found = lookups.image(imageNs, job.spec.image.name!);
-    const problem = visibilityProblem(found, { name: job.spec.image.name!, namespace: imageNs }, ns, 'Image');
-    if (problem || !found) return fail(problem!.reason === 'NotFound' ? R.ImageNotFound : R.NotPublic, problem!.message);
-    if (found.status?.phase !== 'Ready' || !found.status.resolvedReference) return fail(R.ImageNotReady, `Image ${imageNs}/${job.spec.image.name} is not Ready (${found.status?.phase ?? 'Pending'})`);
-    image = found.status.resolvedReference;
-    // A pull secret is usable only in its own namespace; credentials are never copied across.
-    if (imageNs === ns && found.spec.pullSecretRef) imagePullSecret = found.spec.pullSecretRef.name;
+/** The image a workload runs: a registry reference as given, or a Ready Octopus Image pinned to its resolved reference. */
+export function resolveImage(selector: ImageSelector, namespace: string, lookups: Pick<Lookups, 'image'>): { ok: true; image: string; imagePullSecret?: string } | Failure {
+  if (selector.reference) return { ok: true, image: selector.reference };
+  const imageNs = selector.namespace ?? namespace;
+  const found = lookups.image(imageNs, selector.name!);
+  const problem = visibilityProblem(found, { name: selector.name!, namespace: imageNs }, namespace, 'Image');
+  if (problem || !found) return fail(problem!.reason === 'NotFound' ? R.ImageNotFound : R.NotPublic, problem!.message);
+  if (found.status?.phase !== 'Ready' || !found.status.resolvedReference) return fail(R.ImageNotReady, `Image ${imageNs}/${selector.name} is not Ready (${found.status?.phase ?? 'Pending'})`);
+  // A pull secret is usable only in its own namespace; credentials are never copied across.
+  const imagePullSecret = imageNs === namespace ? found.spec.pullSecretRef?.name : undefined;
+  return { ok: true, image: found.status.resolvedReference, ...(imagePullSecret ? { imagePullSecret } : {}) };
+}
+
+/** A Model version to mount; only from the workload's own namespace for now (mounting across namespaces needs a read-only PV/PVC pair). */
+export function resolveModelVersion(ref: AssetReference, namespace: string, lookups: Pick<Lookups, 'model'>): { ok: true; mount: Mount; version: string } | Failure {
+  const mNs = ref.namespace ?? namespace;
+  const r = resolveAssetVersion(lookups.model(mNs, ref.name) as VersionedAsset | undefined, ref, namespace);
+  if (!r.resolved) return { ok: false, ...failure('Model', r) };
+  if (mNs !== namespace) return fail(R.NotPublic, `Model ${mNs}/${ref.name}: mounting another workspace's model is not supported yet; copy it into this workspace`);
+  return { ok: true, mount: mountOf(r), version: r.version };
+}
+
+/** Which workload type asks for a pool, and how a refusal is worded. */
+export interface PoolUse {
+  jobType: JobType;
+  /** The condition reason when the pool does not accept this type. */
+  reason: string;
+  /** E.g. "training jobs". */
+  what: string;
+}
+
+export const trainingPoolUse: PoolUse = { jobType: 'Train', reason: R.PoolNotForTraining, what: 'training jobs' };
+
+/** The pool's node selector and tolerations, if the pool exists and accepts the workload type. */
+export function resolvePool(name: string, lookups: Pick<Lookups, 'pool'>, tag: { key: string; valuePrefix: string }, use: PoolUse): { ok: true; pool: ResolvedReferences['pool'] } | Failure {
+  const pool = lookups.pool(name);
+  if (!pool) return fail(R.PoolNotFound, `ResourcePool ${name} not found`);
+  if (pool.spec.jobTypes && pool.spec.jobTypes.length > 0 && !pool.spec.jobTypes.includes(use.jobType)) {
+    return fail(use.reason, `ResourcePool ${name} does not accept ${use.what} (jobTypes: ${pool.spec.jobTypes.join(', ')})`);
   }
+  return { ok: true, pool: { nodeSelector: poolNodeSelector(pool, tag), tolerations: (pool.spec.tolerations ?? []) as V1Toleration[] } };
+}
+
+/** A ResourceSpec that exists and applies to `pool` (any pool when none is given); `where` names its user in messages, e.g. "task worker". */
+export function resolveResourceSpec(name: string, pool: string | undefined, lookups: Pick<Lookups, 'spec'>, where?: string): { ok: true; spec: ResourceSpec } | Failure {
+  const of = where ? ` (${where})` : '';
+  const spec = lookups.spec(name);
+  if (!spec) return fail(R.ResourceSpecNotFound, `ResourceSpec ${name}${of} not found`);
+  if (pool !== undefined && spec.spec.pools && spec.spec.pools.length > 0 && !spec.spec.pools.includes(pool)) {
+    return fail(R.ResourceSpecNotFound, `ResourceSpec ${name}${of} does not apply to pool ${pool}`);
+  }
+  return { ok: true, spec };
+}
+
+/** What a pod-running workload (Job, Notebook) names. */
+export interface WorkloadReferences {
+  image: ImageSelector;
+  algorithm?: AssetReference;
+  datasets?: AssetReference[];
+  pretrainedModel?: AssetReference;
+  pool: string;
+  /** ResourceSpecs used, with where each is named (for messages). */
+  resourceSpecs: { name: string; where?: string }[];
+}
+
+export function resolveWorkload(w: WorkloadReferences, ns: string, lookups: Lookups, tag: { key: string; valuePrefix: string }, use: PoolUse): ReferenceResult {
+  const image = resolveImage(w.image, ns, lookups);
+  if (!image.ok) return image;
 
   const refs: ResolvedReferences = {
-    image,
-    ...(imagePullSecret ? { imagePullSecret } : {}),
+    image: image.image,
+    ...(image.imagePullSecret ? { imagePullSecret: image.imagePullSecret } : {}),
     datasets: [],
     pool: { nodeSelector: {}, tolerations: [] },
     specs: new Map(),
     lineage: { datasets: [] },
   };
 
-  if (job.spec.algorithm) {
-    const a = job.spec.algorithm;
+  if (w.algorithm) {
+    const a = w.algorithm;
     const r = resolveAssetVersion(lookups.algorithm(a.namespace ?? ns, a.name) as VersionedAsset | undefined, a, ns);
     if (!r.resolved) return { ok: false, ...failure('Algorithm', r) };
     refs.code = mountOf(r);
@@ -90,7 +144,7 @@ export function resolveReferences(job: Job, lookups: Lookups, tag: { key: string
     refs.lineage.algorithm = { name: a.name, namespace: a.namespace ?? ns, version: r.version };
   }
 
-  for (const d of job.spec.datasets ?? []) {
+  for (const d of w.datasets ?? []) {
     const dsNs = d.namespace ?? ns;
     const r = resolveAssetVersion(lookups.dataset(dsNs, d.name) as VersionedAsset | undefined, d, ns);
     if (!r.resolved) return { ok: false, ...failure('Dataset', r) };
@@ -99,31 +153,27 @@ export function resolveReferences(job: Job, lookups: Lookups, tag: { key: string
     refs.lineage.datasets.push({ name: d.name, namespace: dsNs, version: r.version });
   }
 
-  if (job.spec.pretrainedModel) {
-    const m = job.spec.pretrainedModel;
-    const mNs = m.namespace ?? ns;
-    const r = resolveAssetVersion(lookups.model(mNs, m.name) as VersionedAsset | undefined, m, ns);
-    if (!r.resolved) return { ok: false, ...failure('Model', r) };
-    if (mNs !== ns) return fail(R.NotPublic, `Model ${mNs}/${m.name}: mounting another workspace's model is not supported yet; copy it into this workspace`);
-    refs.pretrainedModel = mountOf(r);
-    refs.lineage.pretrainedModel = { name: m.name, namespace: mNs, version: r.version };
+  if (w.pretrainedModel) {
+    const m = w.pretrainedModel;
+    const r = resolveModelVersion(m, ns, lookups);
+    if (!r.ok) return r;
+    refs.pretrainedModel = r.mount;
+    refs.lineage.pretrainedModel = { name: m.name, namespace: m.namespace ?? ns, version: r.version };
   }
 
-  const pool = lookups.pool(job.spec.pool);
-  if (!pool) return fail(R.PoolNotFound, `ResourcePool ${job.spec.pool} not found`);
-  if (pool.spec.jobTypes && pool.spec.jobTypes.length > 0 && !pool.spec.jobTypes.includes('Train')) {
-    return fail(R.PoolNotForTraining, `ResourcePool ${job.spec.pool} does not accept training jobs (jobTypes: ${pool.spec.jobTypes.join(', ')})`);
-  }
-  refs.pool = { nodeSelector: poolNodeSelector(pool, tag), tolerations: (pool.spec.tolerations ?? []) as V1Toleration[] };
+  const pool = resolvePool(w.pool, lookups, tag, use);
+  if (!pool.ok) return pool;
+  refs.pool = pool.pool;
 
-  for (const task of job.spec.tasks) {
-    if (!task.resourceSpec) continue;
-    const spec = lookups.spec(task.resourceSpec);
-    if (!spec) return fail(R.ResourceSpecNotFound, `ResourceSpec ${task.resourceSpec} (task ${task.name}) not found`);
-    if (spec.spec.pools && spec.spec.pools.length > 0 && !spec.spec.pools.includes(job.spec.pool)) {
-      return fail(R.ResourceSpecNotFound, `ResourceSpec ${task.resourceSpec} (task ${task.name}) does not apply to pool ${job.spec.pool}`);
-    }
-    refs.specs.set(task.resourceSpec, spec);
+  for (const { name, where } of w.resourceSpecs) {
+    const spec = resolveResourceSpec(name, w.pool, lookups, where);
+    if (!spec.ok) return spec;
+    refs.specs.set(name, spec.spec);
   }
   return { ok: true, refs };
+}
+
+export function resolveReferences(job: Job, lookups: Lookups, tag: { key: string; valuePrefix: string }): ReferenceResult {
+  const resourceSpecs = job.spec.tasks.flatMap((t) => (t.resourceSpec ? [{ name: t.resourceSpec, where: `task ${t.name}` }] : []));
+  return resolveWorkload({ ...job.spec, resourceSpecs }, job.metadata.namespace!, lookups, tag, trainingPoolUse);
 }

@@ -6,7 +6,7 @@
  */
 import type { Job, Notebook, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { QuotaConditions, QuotaReasons } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addResources, display, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+import { addResources, display, formatDecimal, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { budgetProblems, quotaState } from '../admission/quota.js';
 import { reservations, waitingCount } from '../admission/workloads.js';
 import { setCondition, type Condition } from '../runtime/index.js';
@@ -57,8 +57,8 @@ export function quotaStatus(quota: Quota, jobs: readonly Job[], notebooks: reado
     admitted: active.length,
     queued: waitingCount(jobs, notebooks),
     consumed: formatResources(consumed),
-    cost: formatQuantity(cost),
-    costPerHour: formatQuantity(costPerHour),
+    cost: formatDecimal(cost),
+    costPerHour: formatDecimal(costPerHour),
     accountedAt: rfc3339(now),
     summary: Object.fromEntries(Object.entries(summary).filter(([, v]) => v !== undefined)),
   };

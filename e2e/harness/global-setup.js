@@ -18,6 +18,12 @@ export default function globalSetup() {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (result.status !== 0) throw new Error(`local control plane did not come up (exit ${result.status}); see the output above`);
+  // Suites run their own controllers: a platform left running by `npm run up` would race them.
+  const stop = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'hack', 'platform.ts'), 'stop'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (stop.status !== 0) throw new Error('could not stop the local Octopus processes; see the output above');
   const stateDir = process.env.OCTOPUS_STATE_DIR ?? join(repoRoot, '.octopus', 'local');
   process.env.OCTOPUS_TEST_KUBECONFIG = join(stateDir, 'kubeconfig');
   process.env.OCTOPUS_TEST_LOCAL_PLANE = '1';

@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,10 +7,10 @@ import { stringify } from 'yaml';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { kubeconfigPath, ports, repoRoot, stateDir } from './paths.js';
 import { ensureTools, resolveTool } from './tools.js';
+import { healthy, ownedPid, startProcess, stopProcess, waitHealthy, type Log, type ManagedProcess } from './processes.js';
 import { kwokNodeAnnotation, simulatedNodes, type NodeCounts } from './nodes.js';
 import type { ToolName } from './versions.js';
 
-type Log = (line: string) => void;
 
 type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner';
 
@@ -23,8 +20,24 @@ const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kub
 /** The provisioner is ours, in TypeScript: run by this Node.js through tsx. */
 const provisionerScript = join(repoRoot, 'hack', 'cluster', 'provisioner.ts');
 
-function command(name: ComponentName): string {
-  return name === 'provisioner' ? process.execPath : resolveTool(name as ToolName);
+function component(name: ComponentName): ManagedProcess {
+  const p = ports();
+  const health: Record<ComponentName, string> = {
+    etcd: `http://127.0.0.1:${p.etcdClient}/health`,
+    'kube-apiserver': `https://127.0.0.1:${p.apiserver}/readyz`,
+    'kube-controller-manager': `https://127.0.0.1:${p.controllerManager}/healthz`,
+    'kube-scheduler': `https://127.0.0.1:${p.scheduler}/healthz`,
+    kwok: `http://127.0.0.1:${p.kwok}/healthz`,
+    provisioner: `http://127.0.0.1:${p.provisioner}/healthz`,
+  };
+  return {
+    name,
+    command: name === 'provisioner' ? process.execPath : resolveTool(name as ToolName),
+    args: args(name),
+    identifies: (argv) => (name === 'provisioner' ? argv.includes(provisionerScript) : (argv[0]?.endsWith(`/${name}`) ?? false)),
+    healthUrl: health[name],
+    ...(name === 'etcd' ? { healthyBody: (body: string) => /"health":\s*"true"/.test(body) } : {}),
+  };
 }
 
 /** Static identities of the plane's own clients; tokens are random per plane. */
@@ -55,128 +68,6 @@ function paths(): Paths {
     etcdData: join(state, 'etcd'),
     apiserverCerts: join(state, 'apiserver-certs'),
   };
-}
-
-function logFile(name: ComponentName): string {
-  return join(paths().logs, `${name}.log`);
-}
-
-function tail(file: string, lines = 40): string {
-  if (!existsSync(file)) return `(no log at ${file})`;
-  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-}
-
-// ---------------------------------------------------------------- processes
-
-function pidFile(name: ComponentName): string {
-  return join(paths().pids, `${name}.pid`);
-}
-
-/** A pid is ours only if it is alive and still runs the binary we started (pids get reused). */
-function ownedPid(name: ComponentName): number | undefined {
-  const file = pidFile(name);
-  if (!existsSync(file)) return undefined;
-  const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const ours = name === 'provisioner' ? argv.includes(provisionerScript) : argv[0]?.endsWith(`/${name}`);
-    return ours ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function startProcess(name: ComponentName, args: string[]): number {
-  const bin = command(name);
-  if (!existsSync(bin)) throw new Error(`${name} binary not found at ${bin}; run \`npm run cluster -- tools\``);
-  const out = openSync(logFile(name), 'a');
-  // Detached: the plane outlives the command that started it (the README's `up` returns).
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, out], cwd: paths().state });
-  closeSync(out);
-  if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
-  child.unref();
-  writeFileSync(pidFile(name), `${child.pid}\n`);
-  return child.pid;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopProcess(name: ComponentName, log: Log): Promise<void> {
-  const pid = ownedPid(name);
-  if (pid !== undefined) {
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 10_000;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-    if (isAlive(pid)) {
-      log(`${name} (pid ${pid}) ignored SIGTERM for 10s; sending SIGKILL`);
-      process.kill(pid, 'SIGKILL');
-      while (isAlive(pid)) await sleep(50);
-    }
-    log(`stopped ${name} (pid ${pid})`);
-  }
-  rmSync(pidFile(name), { force: true });
-}
-
-// ---------------------------------------------------------------- probes
-
-/** GET a loopback health endpoint; TLS is not verified because these are local self-signed probes. */
-function probe(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {
-  const u = new URL(url);
-  const req = u.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    const r = req(u, { method: 'GET', rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    r.on('timeout', () => r.destroy());
-    r.on('error', () => resolve(undefined));
-    r.end();
-  });
-}
-
-function healthUrl(name: ComponentName): string {
-  const p = ports();
-  switch (name) {
-    case 'etcd':
-      return `http://127.0.0.1:${p.etcdClient}/health`;
-    case 'kube-apiserver':
-      return `https://127.0.0.1:${p.apiserver}/readyz`;
-    case 'kube-controller-manager':
-      return `https://127.0.0.1:${p.controllerManager}/healthz`;
-    case 'kube-scheduler':
-      return `https://127.0.0.1:${p.scheduler}/healthz`;
-    case 'kwok':
-      return `http://127.0.0.1:${p.kwok}/healthz`;
-    case 'provisioner':
-      return `http://127.0.0.1:${p.provisioner}/healthz`;
-  }
-}
-
-async function healthy(name: ComponentName): Promise<boolean> {
-  const res = await probe(healthUrl(name));
-  if (!res || res.status !== 200) return false;
-  return name === 'etcd' ? /"health":\s*"true"/.test(res.body) : true;
-}
-
-async function waitHealthy(name: ComponentName, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await healthy(name)) return;
-    if (ownedPid(name) === undefined) {
-      throw new Error(`${name} exited during start-up. Last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
-    }
-    await sleep(200);
-  }
-  throw new Error(`${name} not healthy at ${healthUrl(name)} after ${timeoutMs / 1000}s. Last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
 }
 
 function portInUse(port: number): Promise<boolean> {
@@ -414,8 +305,8 @@ export interface ComponentStatus {
 export async function status(): Promise<ComponentStatus[]> {
   return Promise.all(
     componentOrder.map(async (name) => {
-      const pid = ownedPid(name);
-      const s: ComponentStatus = { name, healthy: pid !== undefined && (await healthy(name)) };
+      const pid = ownedPid(component(name));
+      const s: ComponentStatus = { name, healthy: pid !== undefined && (await healthy(component(name))) };
       if (pid !== undefined) s.pid = pid;
       return s;
     }),
@@ -427,7 +318,7 @@ export async function isHealthy(): Promise<boolean> {
 }
 
 export async function down(log: Log = console.log): Promise<void> {
-  for (const name of [...componentOrder].reverse()) await stopProcess(name, log);
+  for (const name of [...componentOrder].reverse()) await stopProcess(component(name), log);
   // Kill strays from a plane whose pid files were lost is not our business: we only stop what we started.
   const { state } = paths();
   if (existsSync(state)) {
@@ -477,8 +368,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   try {
     for (const name of componentOrder) {
       const t0 = Date.now();
-      const pid = startProcess(name, args(name));
-      await waitHealthy(name, timeouts[name]);
+      const pid = startProcess(component(name));
+      await waitHealthy(component(name), timeouts[name]);
       log(`${name} healthy (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)}s)`);
       if (name === 'kube-apiserver') writeKubeconfigs(tokens);
     }
@@ -489,7 +380,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   } catch (err) {
     log(String(err instanceof Error ? err.message : err));
     log('start-up failed; stopping what was started (logs kept in ' + dir.logs + ')');
-    for (const name of [...componentOrder].reverse()) await stopProcess(name, () => {});
+    for (const name of [...componentOrder].reverse()) await stopProcess(component(name), () => {});
     throw err;
   }
   const seconds = (Date.now() - started) / 1000;

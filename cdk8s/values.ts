@@ -1,0 +1,128 @@
+/**
+ * The chart's values: one TypeBox declaration gives the defaults (values.yaml) and the
+ * schema Helm validates user values against (values.schema.json). Names keep the seed
+ * chart's where they still mean something (global.image.repository.*, global.nodeSelector,
+ * Common.resourceTagKey, Common.resourceTagValuePrefix, ingress.*).
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+
+const d = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description });
+
+const quantities = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]));
+const resources = Type.Object(
+  { requests: Type.Optional(quantities), limits: Type.Optional(quantities) },
+  { additionalProperties: false, description: 'Container resources, as in core/v1.' },
+);
+
+export const valuesSchema = Type.Object(
+  {
+    global: Type.Object(
+      {
+        image: Type.Object(
+          {
+            repository: Type.Object(
+              {
+                address: d(Type.String({ default: 'ghcr.io' }), 'Registry host (and port) of the Octopus image.'),
+                pathname: d(Type.String({ default: 'openi-octopus/octopus' }), 'Repository path of the Octopus image in the registry.'),
+              },
+              { additionalProperties: false },
+            ),
+            tag: d(Type.String({ default: '' }), 'Image tag; empty uses the chart appVersion.'),
+            pullPolicy: d(Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')], { default: 'IfNotPresent' }), 'Image pull policy.'),
+          },
+          { additionalProperties: false },
+        ),
+        imagePullSecrets: d(Type.Array(Type.Object({ name: Type.String() }), { default: [] }), 'Pull secrets for the Octopus image.'),
+        nodeSelector: d(Type.Record(Type.String(), Type.String(), { default: { 'octopus.openi.pcl.cn/node': 'server' } }), 'Where the controller and webhooks run.'),
+      },
+      { additionalProperties: false },
+    ),
+    Common: Type.Object(
+      {
+        resourceTagKey: d(Type.String({ default: 'octopus.pcl.ac.cn/resource', minLength: 1 }), 'Node label whose value ties a node to a ResourcePool.'),
+        resourceTagValuePrefix: d(Type.String({ default: '' }), 'Prefix of resource tag values.'),
+      },
+      { additionalProperties: false },
+    ),
+    controller: Type.Object(
+      {
+        replicas: d(Type.Integer({ default: 2, minimum: 1 }), 'Controller replicas; one leads (Lease), the others stand by with warm caches.'),
+        workers: d(Type.Integer({ default: 4, minimum: 1 }), 'Workers per controller.'),
+        logLevel: d(Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l)), { default: 'info' }), 'Log level.'),
+        resources: { ...resources, default: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } } },
+        importerImage: d(Type.String({ default: 'docker.io/rclone/rclone:1.68' }), 'Image of dataset/algorithm/model import Jobs.'),
+        builderImage: d(Type.String({ default: 'gcr.io/kaniko-project/executor:v1.23.2' }), 'Kaniko-style executor for Image builds.'),
+        buildRegistry: d(Type.String({ default: '' }), 'Registry prefix builds push to when an Image names no destination.'),
+        buildPushSecret: d(Type.String({ default: 'octopus-registry-push' }), 'Default push secret (dockerconfigjson) in the Image namespace; supply it, none is created.'),
+        importStorageSize: d(Type.String({ default: '10Gi' }), 'Default size of import claims.'),
+        importStorageClass: d(Type.String({ default: '' }), 'StorageClass of import claims; empty uses the cluster default.'),
+        runAsUser: d(Type.Integer({ default: 1000, minimum: 1 }), 'UID/GID workload pods run as.'),
+      },
+      { additionalProperties: false },
+    ),
+    webhooks: Type.Object(
+      {
+        replicas: d(Type.Integer({ default: 2, minimum: 1 }), 'Webhook server replicas.'),
+        port: d(Type.Integer({ default: 9443, minimum: 1024, maximum: 65535 }), 'Port the webhook server listens on.'),
+        resources: { ...resources, default: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } } },
+      },
+      { additionalProperties: false },
+    ),
+    ingress: Type.Object(
+      {
+        domain: d(Type.String({ default: 'octopus.local' }), 'Domain of Notebook and ModelService hosts: <name>.<namespace>.<domain>.'),
+        className: d(Type.String({ default: '' }), 'IngressClass for Notebook/ModelService ingresses.'),
+      },
+      { additionalProperties: false },
+    ),
+    objectStorage: Type.Object(
+      {
+        endpoint: d(Type.String({ default: '' }), 'Default S3 endpoint of dataset/model sources that name none.'),
+      },
+      { additionalProperties: false, description: 'Credentials are never part of the values: each source names its own Secret.' },
+    ),
+    monitoring: Type.Object(
+      {
+        serviceMonitor: Type.Object(
+          {
+            enabled: d(Type.Boolean({ default: false }), 'Create a Prometheus Operator ServiceMonitor.'),
+            interval: d(Type.String({ default: '30s' }), 'Scrape interval.'),
+            labels: d(Type.Record(Type.String(), Type.String(), { default: {} }), 'Labels the Prometheus selects ServiceMonitors by.'),
+          },
+          { additionalProperties: false },
+        ),
+        grafanaDashboard: Type.Object(
+          {
+            enabled: d(Type.Boolean({ default: false }), 'Ship the Grafana dashboard as a ConfigMap.'),
+            labels: d(Type.Record(Type.String(), Type.String(), { default: { grafana_dashboard: '1' } }), 'Labels the Grafana sidecar discovers dashboards by.'),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    networkPolicy: Type.Object(
+      { enabled: d(Type.Boolean({ default: true }), 'Restrict ingress to the webhook and metrics ports.') },
+      { additionalProperties: false },
+    ),
+    defaults: Type.Object(
+      { enabled: d(Type.Boolean({ default: false }), 'Install default ResourcePools (gpu, npu, cpu), ResourceSpecs and a DevicePolicy.') },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+
+/** Default values, read off the schema's defaults. */
+export function defaultValues(schema: TSchema = valuesSchema): unknown {
+  if (schema.type === 'object' && schema.properties && schema.default === undefined) {
+    return Object.fromEntries(Object.entries(schema.properties as Record<string, TSchema>).map(([k, v]) => [k, defaultValues(v)]));
+  }
+  return schema.default;
+}
+
+/** values.schema.json: plain JSON Schema (draft 7, what Helm validates with). */
+export function valuesJsonSchema(): Record<string, unknown> {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'Octopus chart values', ...(JSON.parse(JSON.stringify(valuesSchema)) as Record<string, unknown>) };
+}

@@ -1,0 +1,164 @@
+/**
+ * The local platform: the control plane from hack/cluster, the Octopus CRDs, the webhook
+ * server and the controller as local processes (no image needed), and the examples applied.
+ *
+ *   npm run up     # everything, then waits for the example Job to succeed
+ *   npm run down   # stops Octopus and the plane, removes their state
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { group, version, type Job, type Model } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { validExamples } from '../e2e/harness/examples.js';
+import { installCrds } from '../e2e/harness/crds.js';
+import { adminKubeConfig, down as planeDown, up as planeUp } from './cluster/plane.js';
+import { defaultNodeCounts } from './cluster/nodes.js';
+import { kubeconfigPath, ports, repoRoot } from './cluster/paths.js';
+import { logFile, startProcess, stopProcess, waitHealthy, type Log, type ManagedProcess } from './cluster/processes.js';
+
+export const systemNamespace = 'octopus-system';
+const webhookConfigName = 'octopus-webhooks';
+const exampleJob = { namespace: 'team-a', name: 'resnet50-run1' };
+
+function octopusProcess(name: 'octopus-webhooks' | 'octopus-controller'): ManagedProcess {
+  const script = join(repoRoot, name === 'octopus-webhooks' ? 'webhooks' : 'controllers', 'main.ts');
+  const port = name === 'octopus-webhooks' ? ports().webhooks : ports().controllerMetrics;
+  const args =
+    name === 'octopus-webhooks'
+      ? ['--mode=local', `--kubeconfig=${kubeconfigPath()}`, `--namespace=${systemNamespace}`, `--port=${port}`, `--config-name=${webhookConfigName}`]
+      : [`--kubeconfig=${kubeconfigPath()}`, `--lease-namespace=${systemNamespace}`, `--metrics-port=${port}`];
+  return {
+    name,
+    command: process.execPath,
+    args: ['--import', import.meta.resolve('tsx'), script, ...args],
+    identifies: (argv) => argv.includes(script),
+    healthUrl: `${name === 'octopus-webhooks' ? 'https' : 'http'}://127.0.0.1:${port}/readyz`,
+  };
+}
+
+const octopusProcesses = () => [octopusProcess('octopus-webhooks'), octopusProcess('octopus-controller')];
+
+/**
+ * Stops the local Octopus processes and removes the webhook configurations pointing at them
+ * (failurePolicy Fail would otherwise refuse every Octopus object). Safe when none run.
+ */
+export async function stopOctopus(kc: KubeConfig | undefined, log: Log): Promise<void> {
+  for (const p of [...octopusProcesses()].reverse()) await stopProcess(p, log);
+  if (!kc) return;
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  await api.deleteValidatingWebhookConfiguration({ name: webhookConfigName }).catch(() => undefined);
+  await api.deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(() => undefined);
+}
+
+async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name } } })
+    .catch((err: { code?: number }) => {
+      if (err.code !== 409) throw err;
+    });
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+/** Server-side applies every example in order: admin objects, then assets, then workloads. */
+async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const file of validExamples()) {
+    for (const doc of file.documents) {
+      // Namespaced examples land in the Workspace's namespace, which its controller creates.
+      if (doc.metadata.namespace) {
+        await waitFor(`namespace ${doc.metadata.namespace}`, 60_000, async () => {
+          await core.readNamespacedServiceAccount({ name: 'default', namespace: doc.metadata.namespace! });
+          return true;
+        });
+      }
+      await api.patch(doc as KubernetesObject, undefined, undefined, 'octopus-examples', true, PatchStrategy.ServerSideApply);
+    }
+    log(`applied ${file.file}`);
+  }
+}
+
+function printOctopusObjects(): void {
+  try {
+    const out = execFileSync('kubectl', ['get', 'octopus', '-A'], { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, encoding: 'utf8' });
+    console.log(`\n$ kubectl get octopus -A\n${out}`);
+  } catch {
+    console.log('\n(kubectl not found: install it to run `kubectl get octopus -A`)');
+  }
+}
+
+export async function up(log: Log = console.log): Promise<void> {
+  const started = Date.now();
+  await planeUp({ nodes: defaultNodeCounts, log });
+  const kc = adminKubeConfig();
+  await stopOctopus(kc, () => {});
+  await installCrds(kc);
+  await ensureNamespace(kc, systemNamespace);
+  for (const p of octopusProcesses()) {
+    startProcess(p);
+    await waitHealthy(p, 120_000);
+    log(`${p.name} ready (log: ${logFile(p.name)})`);
+  }
+  await applyExamples(kc, log);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  log(`waiting for Job ${exampleJob.namespace}/${exampleJob.name} to succeed (simulated pods run 5 s)`);
+  const job = await waitFor('the example Job to succeed', 300_000, async () => {
+    const j = (await custom.getNamespacedCustomObject({ group, version, plural: 'jobs', ...exampleJob })) as Job;
+    if (j.status?.phase === 'Failed') throw new Error(`the example Job failed: ${JSON.stringify(j.status.conditions)}`);
+    return j.status?.phase === 'Succeeded' ? j : undefined;
+  });
+  const output = job.status?.output;
+  if (output) {
+    const model = (await custom.getNamespacedCustomObject({ group, version, plural: 'models', namespace: exampleJob.namespace, name: output.model })) as Model;
+    const v = model.status?.versions?.find((x) => x.name === output.version);
+    log(`Model ${output.model} version ${output.version}: ${v?.phase ?? 'not registered'}, lineage job ${v?.lineage?.job.name ?? '-'}`);
+  }
+  printOctopusObjects();
+  console.log(`\nOctopus is up in ${((Date.now() - started) / 1000).toFixed(0)}s. Use it with:\n  export KUBECONFIG=${kubeconfigPath()}\n  kubectl get ojob -A\nStop everything with: npm run down`);
+}
+
+export async function down(log: Log = console.log): Promise<void> {
+  await stopOctopus(undefined, log);
+  await planeDown(log);
+}
+
+async function main(command: string | undefined): Promise<void> {
+  switch (command) {
+    case 'up':
+      return up();
+    case 'down':
+      return down();
+    case 'stop': {
+      // Used before test suites, which run their own controllers: keep the plane, stop ours.
+      let kc: KubeConfig | undefined;
+      try {
+        readFileSync(kubeconfigPath());
+        kc = adminKubeConfig();
+      } catch {
+        kc = undefined;
+      }
+      return stopOctopus(kc, console.log);
+    }
+    default:
+      throw new Error('usage: tsx hack/platform.ts up|down|stop');
+  }
+}
+
+if (process.argv[1]?.endsWith('platform.ts')) {
+  main(process.argv[2]).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
