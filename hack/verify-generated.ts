@@ -4,11 +4,12 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { renderChartFiles } from '../cdk8s/synth.js';
+import { generatedPaths, renderChartFiles } from '../cdk8s/synth.js';
 import { repoRoot } from './cluster/paths.js';
 
 function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
+  if (!statSync(dir).isDirectory()) return [dir];
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
     return statSync(path).isDirectory() ? listFiles(path) : [path];
@@ -23,8 +24,7 @@ for (const [path, content] of wanted) {
   if (!existsSync(onDisk)) problems.push(`missing: charts/octopus/${path}`);
   else if (readFileSync(onDisk, 'utf8') !== content) problems.push(`differs: charts/octopus/${path}`);
 }
-const generatedDirs = new Set([...wanted.keys()].map((p) => p.split('/')[0]!));
-for (const dir of generatedDirs) {
+for (const dir of generatedPaths) {
   for (const file of listFiles(join(chartDir, dir))) {
     const path = relative(chartDir, file);
     if (!wanted.has(path)) problems.push(`stale: charts/octopus/${path}`);
