@@ -86,3 +86,8 @@ export function apiErrorMessage(err: unknown): string {
   }
   return (e.body as { message?: string } | undefined)?.message ?? e.message ?? String(err);
 }
+
+/** Six hex characters, to keep names of parallel runs apart. */
+export function uniqueSuffix(): string {
+  return randomBytes(3).toString('hex');
+}

@@ -49,6 +49,6 @@ describe('resolveTool', () => {
   });
 
   it('keys the default cache by every pinned version', () => {
-    expect(toolsDir({ XDG_CACHE_HOME: '/c' })).toMatch(/^\/c\/octopus\/k8s-v1\.33\.\d+_etcd-v3\.5\.\d+_kwok-v0\.7\.\d+_helm-v3\.\d+\.\d+$/);
+    expect(toolsDir({ XDG_CACHE_HOME: '/c' })).toMatch(/^\/c\/octopus\/k8s-v1\.33\.\d+_etcd-v3\.5\.\d+_kwok-v0\.7\.\d+_helm-v3\.\d+\.\d+_r\d+$/);
   });
 });

@@ -238,8 +238,14 @@ async function buildOne(tool: ToolName, root: string, log: Log): Promise<BuildRe
     result = await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', out, '.'], { cwd: dir, env, label: 'go build etcd', log });
   } else {
     const pkg = tool === 'kwok' ? `sigs.k8s.io/kwok/cmd/kwok@${versions.kwok}` : `helm.sh/helm/v3/cmd/helm@${versions.helm}`;
-    // kwok embeds its own version; helm's defaults to a dev marker unless set at link time.
-    const ldflags = tool === 'kwok' ? '-s -w' : `-s -w -X helm.sh/helm/v3/internal/version.version=${versions.helm}`;
+    // kwok embeds its own version. helm's version, and the Kubernetes version it assumes when
+    // templating offline (a chart's kubeVersion is checked against it), are set at link time.
+    const [, minor] = versions.staging.replace(/^v/, '').split('.');
+    const helmFlags = [
+      `-X helm.sh/helm/v3/internal/version.version=${versions.helm}`,
+      ...['pkg/lint/rules', 'pkg/chartutil'].flatMap((pkg) => [`-X helm.sh/helm/v3/${pkg}.k8sVersionMajor=1`, `-X helm.sh/helm/v3/${pkg}.k8sVersionMinor=${minor}`]),
+    ];
+    const ldflags = tool === 'kwok' ? '-s -w' : ['-s -w', ...helmFlags].join(' ');
     mkdirSync(srcRoot, { recursive: true });
     result = await run('go', ['install', '-trimpath', '-ldflags', ldflags, pkg], {
       cwd: srcRoot,

@@ -9,6 +9,8 @@ export const versions = {
   etcd: 'v3.5.21',
   kwok: 'v0.7.0',
   helm: 'v3.18.6',
+  /** Bumped when how the binaries are built changes (flags, ldflags), so stale caches are rebuilt. */
+  recipe: 2,
 } as const;
 
 export type ToolName =
@@ -25,7 +27,7 @@ export const allTools: readonly ToolName[] = [...kubernetesTools, 'etcd', 'kwok'
 /** One cache folder per version set, so a version bump never mixes binaries. */
 export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.OCTOPUS_TOOLS_DIR) return env.OCTOPUS_TOOLS_DIR;
-  const tag = `k8s-${versions.kubernetes}_etcd-${versions.etcd}_kwok-${versions.kwok}_helm-${versions.helm}`;
+  const tag = `k8s-${versions.kubernetes}_etcd-${versions.etcd}_kwok-${versions.kwok}_helm-${versions.helm}_r${versions.recipe}`;
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'octopus', tag);
 }
 
