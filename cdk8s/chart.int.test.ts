@@ -25,7 +25,7 @@ const custom = {
   defaults: { enabled: true },
 };
 const customFile = join(work, 'custom-values.yaml');
-writeFileSync(customFile, stringify(custom));
+writeFileSync(customFile, stringify(custom, { version: '1.1' }));
 
 async function template(args: string[]): Promise<KubernetesObject[]> {
   const { stdout } = await run(helm, ['template', 'octopus', chart, '--namespace', 'octopus-test', ...args], { maxBuffer: 64 * 1024 * 1024 });
@@ -61,7 +61,8 @@ describe('helm lint and template', () => {
     const deployment = find(objs, 'Deployment', 'octopus-controller') as { spec: { replicas: number; template: { spec: { nodeSelector: Record<string, string>; containers: { image: string; imagePullPolicy: string; args: string[] }[] } } } };
     const container = deployment.spec.template.spec.containers[0]!;
     expect(deployment.spec.replicas).toBe(3);
-    expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'node-role/octopus': 'yes' });
+    // Helm merges maps with the defaults (set a default key to null to drop it).
+    expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'node-role/octopus': 'yes', 'octopus.openi.pcl.cn/node': 'server' });
     expect(container.image).toBe('registry.example.com:5000/ai/octopus:1.2.3');
     expect(container.imagePullPolicy).toBe('Always');
     expect(container.args).toEqual(expect.arrayContaining(['--resource-tag-key=example.com/pool', '--resource-tag-value-prefix=prod-', '--workers=8', '--lease-namespace=octopus-test']));
