@@ -4,6 +4,7 @@ export * from './client.js';
 export * from './clock.js';
 export * from './conditions.js';
 export * from './controller.js';
+export * from './desired.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './finalizers.js';

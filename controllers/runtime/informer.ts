@@ -53,7 +53,11 @@ export interface SharedInformerOptions {
   readonly metrics?: WatchMetrics;
   /** Delays between reconnects after failures. @default 200 ms doubling to 30 s, 20 % jitter */
   readonly backoff?: BackoffOptions;
-  /** The apiserver ends each watch after this long. @default a random 300–600 s, so informers do not reconnect in lockstep */
+  /**
+   * The apiserver ends each watch after this long. Long, because every reconnect is a request
+   * an idle controller makes (bookmarks keep a quiet watch alive and its resourceVersion fresh).
+   * @default a random 1800–3600 s, so informers do not reconnect in lockstep
+   */
   readonly watchTimeoutSeconds?: number;
   /** Objects per list page. @default 500 */
   readonly pageSize?: number;
@@ -245,7 +249,7 @@ export class Informer<T extends KubernetesObject> implements ObjectSource<T> {
 
   private watchOnce(resourceVersion: string, signal: AbortSignal): Promise<WatchEnd> {
     const { resource, namespace, labelSelector, fieldSelector, clock } = this.options;
-    const timeoutSeconds = this.options.watchTimeoutSeconds ?? Math.floor(300 + Math.random() * 300);
+    const timeoutSeconds = this.options.watchTimeoutSeconds ?? Math.floor(1800 + Math.random() * 1800);
     return new Promise((resolve) => {
       const startedAt = clock.now();
       let delivered = false;

@@ -4,6 +4,7 @@ import { eventually } from '../../e2e/harness/kube.js';
 import { SystemClock } from './clock.js';
 import { LeaderElector } from './leader.js';
 import { RestClient, type Requester, type RestRequest } from './rest.js';
+import { CountingRequester } from './testing/counting-requester.js';
 import { testLogger } from './testing/fixtures.js';
 import { stopAfterEach, useTestNamespace } from './testing/suite.js';
 
@@ -46,6 +47,23 @@ describe('LeaderElector against the real apiserver', () => {
     const holder = async () => (await leases().readNamespacedLease({ namespace: plane.namespace, name: lease })).spec;
     return { start, log, holder, mostAtOnce: () => mostAtOnce };
   }
+
+  it('renews with one write per renew interval and no reads while it holds the lease', async () => {
+    const { start } = candidates('frugal');
+    const counting = new CountingRequester(new RestClient(plane.kc));
+    const elector = start('solo', counting);
+    await eventually('leading', async () => (elector.isLeader() ? true : undefined));
+    const before = { ...counting.counts };
+    const windowMs = 5000;
+    await new Promise((r) => setTimeout(r, windowMs));
+    const gets = counting.counts.GET - before.GET;
+    const puts = counting.counts.PUT - before.PUT;
+    // renewInterval = renewDeadline − 1.5 × retryPeriod = 1.4 s: about 3–4 renewals in 5 s.
+    expect(gets).toBe(0);
+    expect(puts).toBeGreaterThanOrEqual(2);
+    expect(puts).toBeLessThanOrEqual(Math.ceil(windowMs / 1400) + 1);
+    expect(elector.isLeader()).toBe(true);
+  });
 
   it('elects exactly one of two candidates and hands over at once when the leader stops', async () => {
     const { start, log, holder, mostAtOnce } = candidates('graceful');

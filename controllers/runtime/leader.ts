@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { sleep, type Clock } from './clock.js';
-import { isNotFound } from './errors.js';
+import { isConflict, isNotFound } from './errors.js';
 import { resourcePath, type ResourceRef } from './resource.js';
 import type { Requester } from './rest.js';
 import { microTime } from './time.js';
@@ -35,8 +35,15 @@ export interface LeaderElectionConfig {
   readonly leaseDurationMs?: number;
   /** The leader steps down if it cannot renew within this long. @default 10_000 */
   readonly renewDeadlineMs?: number;
-  /** Pause between attempts to acquire or renew. @default 2_000 */
+  /** Pause between attempts to acquire, and between retries of a failed renewal. @default 2_000 */
   readonly retryPeriodMs?: number;
+  /**
+   * Pause after a successful renewal. Longer than client-go's (which renews every retry
+   * period) to keep an idle leader near one write per renewal, within DESIGN's budget of
+   * ≤ 10 requests a minute, while leaving room for a retry before the renew deadline.
+   * @default renewDeadlineMs − 1.5 × retryPeriodMs (7 s with the other defaults)
+   */
+  readonly renewIntervalMs?: number;
 }
 
 export interface LeaderElectorOptions extends LeaderElectionConfig {
@@ -69,6 +76,9 @@ export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
+  private readonly renewIntervalMs: number;
+  /** The lease as last written by us: renewals update it directly instead of reading it first. */
+  private held: Lease | undefined;
   private readonly logger: Logger;
   private readonly stopController = new AbortController();
   private running: Promise<void> | undefined;
@@ -82,8 +92,11 @@ export class LeaderElector {
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    // By default as long as possible while a failed renewal still gets a retry before the deadline.
+    this.renewIntervalMs = options.renewIntervalMs ?? Math.max(this.retryPeriodMs, this.renewDeadlineMs - 1.5 * this.retryPeriodMs);
     if (this.leaseDurationMs <= this.renewDeadlineMs) throw new Error('leaseDurationMs must be greater than renewDeadlineMs');
     if (this.renewDeadlineMs <= this.retryPeriodMs * retryJitter) throw new Error(`renewDeadlineMs must be greater than ${retryJitter} × retryPeriodMs`);
+    if (this.renewIntervalMs + this.retryPeriodMs >= this.renewDeadlineMs) throw new Error('renewIntervalMs + retryPeriodMs must be less than renewDeadlineMs, so a failed renewal is retried in time');
     this.logger = options.logger.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
   }
 
@@ -123,11 +136,13 @@ export class LeaderElector {
     this.logger.info('became leader');
     callbacks.onStartedLeading();
 
+    let last: Attempt = 'acquired';
     while (!signal.aborted) {
-      await sleep(clock, this.retryPeriodMs, signal);
+      await sleep(clock, last === 'acquired' ? this.renewIntervalMs : this.retryPeriodMs, signal);
       if (signal.aborted) return;
       const deadline = this.renewedAt + this.renewDeadlineMs;
-      const attempt = await withDeadline(clock, deadline - clock.now(), signal, (s) => this.tryAcquireOrRenew(s));
+      const attempt = await withDeadline(clock, deadline - clock.now(), signal, (s) => this.renew(s));
+      last = attempt;
       if (signal.aborted) return;
       if (attempt === 'acquired') continue;
       if (attempt === 'held-by-other' || clock.now() >= deadline) break;
@@ -135,6 +150,21 @@ export class LeaderElector {
     this.leading = false;
     this.logger.warn('lost leadership: the lease was not renewed within the renew deadline');
     callbacks.onStoppedLeading();
+  }
+
+  /** One write while nobody else touched the lease; on a conflict, the full read-then-write. */
+  private async renew(signal: AbortSignal): Promise<Attempt> {
+    const held = this.held;
+    if (held) {
+      const now = this.options.clock.now();
+      try {
+        return this.acquired(await this.request<Lease>({ method: 'PUT', signal, body: { ...this.leaseWith(held.spec, now), metadata: held.metadata } }), now);
+      } catch (err) {
+        this.held = undefined;
+        if (!isConflict(err)) return this.failed(err, 'renew');
+      }
+    }
+    return this.tryAcquireOrRenew(signal);
   }
 
   private async tryAcquireOrRenew(signal: AbortSignal): Promise<Attempt> {
@@ -182,6 +212,7 @@ export class LeaderElector {
   private acquired(lease: Lease, now: number): Attempt {
     this.observe(lease.spec, now);
     this.renewedAt = now;
+    this.held = lease;
     return 'acquired';
   }
 
@@ -197,6 +228,7 @@ export class LeaderElector {
 
   /** Hands the lease over at once: no holder, and a one-second duration for electors that only check expiry. */
   private async release(): Promise<void> {
+    this.held = undefined;
     const { clock, identity } = this.options;
     try {
       await withDeadline(clock, this.renewDeadlineMs, undefined, async (signal) => {
