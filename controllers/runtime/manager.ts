@@ -84,7 +84,7 @@ export class Manager {
     this.clock = options.clock ?? new SystemClock();
     this.registry = options.registry ?? new Registry();
     this.metrics = new RuntimeMetrics(this.registry);
-    this.rest = new RestClient(options.kubeConfig);
+    this.rest = new RestClient(options.kubeConfig, this.metrics);
     this.client = new ObjectClient({ rest: this.rest });
     const instance = options.instance ?? process.env.POD_NAME ?? hostname();
     this.events = new EventRecorder({ rest: this.rest, clock: this.clock, logger: this.logger, reportingInstance: instance });

@@ -14,7 +14,12 @@ export interface ReconcileMetrics {
  * (never the global one, so several managers can live in one process). One instance per Registry:
  * prom-client refuses to register a name twice.
  */
-export class RuntimeMetrics implements WatchMetrics {
+/** What the REST client reports: one count per request, by method and HTTP status. */
+export interface RequestMetrics {
+  requested(method: string, code: number): void;
+}
+
+export class RuntimeMetrics implements WatchMetrics, RequestMetrics {
   private readonly reconcileTotal: Counter<'controller' | 'result'>;
   private readonly reconcileErrors: Counter<'controller'>;
   private readonly reconcileDuration: Histogram<'controller'>;
@@ -24,6 +29,7 @@ export class RuntimeMetrics implements WatchMetrics {
   private readonly workDuration: Histogram<'name'>;
   private readonly queueRetries: Counter<'name'>;
   private readonly watchRestarts: Counter<'resource'>;
+  private readonly apiRequests: Counter<'method' | 'code'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -71,6 +77,12 @@ export class RuntimeMetrics implements WatchMetrics {
       labelNames: ['resource'],
       registers,
     });
+    this.apiRequests = new Counter({
+      name: 'octopus_api_requests_total',
+      help: 'Requests to the Kubernetes API (watches excluded: see octopus_watch_restarts_total), by method and status code; 0 is a failed connection.',
+      labelNames: ['method', 'code'],
+      registers,
+    });
   }
 
   queue(name: string): WorkQueueMetrics {
@@ -96,5 +108,9 @@ export class RuntimeMetrics implements WatchMetrics {
 
   watchRestarted(resource: string): void {
     this.watchRestarts.inc({ resource });
+  }
+
+  requested(method: string, code: number): void {
+    this.apiRequests.inc({ method, code: String(code) });
   }
 }

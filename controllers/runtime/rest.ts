@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
+import type { RequestMetrics } from './metrics.js';
 import { ApiException, HttpMethod, ServerConfiguration, createConfiguration, type Configuration, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -41,7 +42,10 @@ export class RestClient implements Requester {
   private readonly configuration: Configuration;
   private agent: { key: string; agent: Agent } | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly metrics?: RequestMetrics,
+  ) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.configuration = createConfiguration({
@@ -73,8 +77,10 @@ export class RestClient implements Requester {
       headers = response.headers;
       text = await response.body.text();
     } catch (err) {
+      this.metrics?.requested(req.method, 0);
       throw new Error(`${what} failed`, { cause: err });
     }
+    this.metrics?.requested(req.method, status);
     const body = parseJson(text);
     if (status < 200 || status > 299) {
       const message = (body as { message?: unknown } | undefined)?.message;
