@@ -72,7 +72,7 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
 }
 
 /** Server-side applies every example in order: admin objects, then assets, then workloads. */
-async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
+export async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
   for (const file of validExamples()) {
@@ -99,10 +99,8 @@ function printOctopusObjects(): void {
   }
 }
 
-export async function up(log: Log = console.log): Promise<void> {
-  const started = Date.now();
-  await planeUp({ nodes: defaultNodeCounts, log });
-  const kc = adminKubeConfig();
+/** CRDs installed, then the webhook server and the controller started as local processes. */
+export async function startOctopus(kc: KubeConfig, log: Log): Promise<void> {
   await stopOctopus(kc, () => {});
   await installCrds(kc);
   await ensureNamespace(kc, systemNamespace);
@@ -111,6 +109,13 @@ export async function up(log: Log = console.log): Promise<void> {
     await waitHealthy(p, 120_000);
     log(`${p.name} ready (log: ${logFile(p.name)})`);
   }
+}
+
+export async function up(log: Log = console.log): Promise<void> {
+  const started = Date.now();
+  await planeUp({ nodes: defaultNodeCounts, log });
+  const kc = adminKubeConfig();
+  await startOctopus(kc, log);
   await applyExamples(kc, log);
   const custom = kc.makeApiClient(CustomObjectsApi);
   log(`waiting for Job ${exampleJob.namespace}/${exampleJob.name} to succeed (simulated pods run 5 s)`);
