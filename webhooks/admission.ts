@@ -2,6 +2,7 @@
  * The admission contract: AdmissionReview v1 on the wire, the Validator/Mutator interfaces the
  * kinds implement, and the pure functions between them. Nothing here does I/O.
  */
+import type { FieldError } from '../apis/octopus.openi.pcl.cn/v1alpha1/validation.js';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 
@@ -71,11 +72,9 @@ export interface AdmissionReview {
   response?: AdmissionResponse;
 }
 
-/** A violated rule; `path` names the field as kubectl users write it, e.g. `spec.tasks[1].replicas`. */
-export interface FieldError {
-  path: string;
-  message: string;
-}
+// One shape for a violated rule, whether the CRD schema (apis/) or code here found it: `path` names the
+// field as kubectl users write it, e.g. `spec.tasks[1].replicas`.
+export type { FieldError };
 
 /**
  * How a denial is reported: `Invalid` (422) for a malformed object, `Forbidden` (403) for a well-formed

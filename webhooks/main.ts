@@ -10,12 +10,14 @@ import { realpathSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, Watch, type V1LabelSelector } from '@kubernetes/client-node';
 import { pino, type Level, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { InformerFactory, RestClient, SystemClock } from '../controllers/runtime/index.js';
 import type { MutatorRegistry, ValidatorRegistry } from './admission.js';
 import { CertificateRotator, ensureTlsSecret, servingIdentity } from './certs.js';
-import * as registeredKinds from './kinds/index.js';
+import { WebhookCaches, type AdmissionCaches } from './kinds/caches.js';
+import { octopusAdmission } from './kinds/index.js';
 import {
   buildMutatingWebhookConfiguration,
   buildValidatingWebhookConfiguration,
@@ -145,6 +147,13 @@ export interface WebhooksDeps {
   kinds: readonly WebhookKind[];
   validators: ValidatorRegistry;
   mutators: MutatorRegistry;
+  /**
+   * What the validators read. Waited for before the configurations are registered and /readyz turns 200,
+   * so no request is judged against a cache that has not listed yet; stopped with the server.
+   */
+  caches?: AdmissionCaches;
+  /** Only objects with these labels are sent to the webhooks; tests on a shared cluster confine themselves with it. */
+  objectSelector?: V1LabelSelector;
 }
 
 export interface RunningWebhooks {
@@ -178,22 +187,26 @@ export async function startWebhooks(opts: WebhooksOptions, deps: WebhooksDeps): 
   const bundle = await ensure();
   const server = createWebhookServer({ validators: deps.validators, mutators: deps.mutators, tls: bundle, logger, registry: deps.registry });
   const { port } = await server.listen(opts.port, opts.host);
+  // /healthz answers from here on; /readyz stays 503 until the caches have listed and the configurations are in.
+  deps.caches?.start();
   const target: WebhookTarget = local
     ? { url: `https://127.0.0.1:${port}` }
     : { service: { namespace: opts.namespace, name: opts.serviceName, port: opts.servicePort } };
   const sync = (caBundle: string) =>
     syncWebhookConfigurations({
       api: admission,
-      validating: buildValidatingWebhookConfiguration({ name: opts.configName, kinds: plan.validating, target }),
-      mutating: buildMutatingWebhookConfiguration({ name: opts.configName, kinds: plan.mutating, target }),
+      validating: buildValidatingWebhookConfiguration({ name: opts.configName, kinds: plan.validating, target, objectSelector: deps.objectSelector }),
+      mutating: buildMutatingWebhookConfiguration({ name: opts.configName, kinds: plan.mutating, target, objectSelector: deps.objectSelector }),
       caBundle,
       manage: local ? 'all' : 'caBundle',
       logger,
     });
   try {
+    if (deps.caches !== undefined && !(await deps.caches.waitForSync())) throw new Error('the caches stopped before they listed');
     await sync(bundle.caBundle);
   } catch (err) {
     await server.close(0);
+    await deps.caches?.stop();
     throw err;
   }
   server.setReady(true);
@@ -221,6 +234,7 @@ export async function startWebhooks(opts: WebhooksOptions, deps: WebhooksDeps): 
       server.setReady(false);
       await sleep(opts.shutdownDelaySeconds * 1000);
       await server.close();
+      await deps.caches?.stop();
     },
   };
 }
@@ -239,13 +253,9 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: registry, prefix: 'octopus_webhooks_' });
   let running: RunningWebhooks;
   try {
-    running = await startWebhooks(opts, {
-      kubeConfig: loadKubeConfig(opts.kubeconfig, process.env),
-      logger,
-      registry,
-      now: () => new Date(),
-      ...registeredKinds,
-    });
+    const kubeConfig = loadKubeConfig(opts.kubeconfig, process.env);
+    const caches = new WebhookCaches(new InformerFactory({ rest: new RestClient(kubeConfig), watch: new Watch(kubeConfig), clock: new SystemClock(), logger }));
+    running = await startWebhooks(opts, { kubeConfig, logger, registry, now: () => new Date(), caches, ...octopusAdmission(caches.lookups) });
   } catch (err) {
     logger.fatal({ err }, 'octopus-webhooks failed to start');
     process.exit(1);

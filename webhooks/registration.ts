@@ -8,6 +8,7 @@ import {
   setHeaderOptions,
   type AdmissionregistrationV1Api,
   type V1MutatingWebhook,
+  type V1LabelSelector,
   type V1MutatingWebhookConfiguration,
   type V1ValidatingWebhook,
   type V1ValidatingWebhookConfiguration,
@@ -49,6 +50,8 @@ export interface ConfigurationOptions {
   target: WebhookTarget;
   /** PEM; left out for a chart whose caBundle is patched in at start-up. */
   caBundle?: string;
+  /** Limits every webhook to objects with these labels. @default every object of the kinds */
+  objectSelector?: V1LabelSelector;
 }
 
 export function buildValidatingWebhookConfiguration(opts: ConfigurationOptions): V1ValidatingWebhookConfiguration {
@@ -77,6 +80,7 @@ function webhook(type: WebhookType, k: WebhookKind, opts: ConfigurationOptions):
   if (opts.caBundle !== undefined) clientConfig.caBundle = base64(opts.caBundle);
   return {
     name: webhookName(type, k),
+    ...(opts.objectSelector === undefined ? {} : { objectSelector: opts.objectSelector }),
     admissionReviewVersions: ['v1'],
     clientConfig,
     rules: [{ apiGroups: [k.group], apiVersions: [k.version], resources: [k.plural], operations: ['CREATE', 'UPDATE'], scope: k.scope }],

@@ -1,14 +1,80 @@
 /**
- * The kinds the webhooks serve. To add one: list its descriptor in `kinds` (an apis/ KindDefinition
- * fits), and put its Validator and/or Mutator under the lowercased Kind, e.g. `job`. A kind gets a
- * validating webhook when it has a validator and a mutating one when it has a mutator; a handler
- * without a descriptor stops start-up.
+ * The kinds the webhooks serve: every Octopus kind gets a validating webhook (its CRD schema, then the
+ * rules below), and every namespaced one a mutating webhook that adds the workspace label. Each rule is a
+ * pure function of the request and the cache lookups; `octopusAdmission` binds them to one set of caches.
  */
-import type { MutatorRegistry, ValidatorRegistry } from '../admission.js';
-import type { WebhookKind } from '../registration.js';
+import {
+  Algorithm,
+  allKinds,
+  Dataset,
+  DevicePolicy,
+  Image,
+  Job,
+  Model,
+  ModelService,
+  Notebook,
+  Quota,
+  ResourcePool,
+  ResourceSpec,
+  Workspace,
+  type KindDefinition,
+} from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Mutator, MutatorRegistry, Validator, ValidatorRegistry } from '../admission.js';
+import { kindKey, type WebhookKind } from '../registration.js';
+import { kindValidator, type Check, type KindRules } from './check.js';
+import { validateDevicePolicy } from './device-policy.js';
+import { validateAdmittedJob } from './immutability.js';
+import type { Lookups } from './lookups.js';
+import { validateMembers } from './members.js';
+import { validateQuota, warnQuotaLowered } from './quota.js';
+import { validateResources } from './resources.js';
+import { validateVisibility } from './visibility.js';
+import { warnAsset, warnJob, warnWorkspace } from './warnings.js';
+import { rememberedGangs } from './workload.js';
+import { addWorkspaceLabel, validateWorkspaceLabel } from './workspace-label.js';
 
-export const kinds: readonly WebhookKind[] = [];
+// Each rule is written for the kinds it lists; the registry below only hands it those kinds' requests.
+type AnyCheck = Check<never>;
+const rules = (fields: AnyCheck[], policy: AnyCheck[] = []): KindRules<never> => ({ fields, policy });
 
-export const validators: ValidatorRegistry = {};
+function kindRules(): Map<KindDefinition, KindRules<never>> {
+  const gangs = rememberedGangs();
+  const gangPolicy: AnyCheck[] = [validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
+  return new Map<KindDefinition, KindRules<never>>([
+    [Dataset, rules([warnAsset])],
+    [Algorithm, rules([warnAsset])],
+    [Image, rules([warnAsset])],
+    [Model, rules([warnAsset])],
+    [Job, rules([validateResources, validateAdmittedJob, warnJob], gangPolicy)],
+    [Notebook, rules([validateResources], gangPolicy)],
+    [ModelService, rules([validateResources], [validateVisibility])],
+    [Quota, rules([validateResources, warnQuotaLowered])],
+    [Workspace, rules([validateMembers, warnWorkspace])],
+    [ResourcePool, rules([])],
+    [ResourceSpec, rules([validateResources])],
+    [DevicePolicy, rules([])],
+  ]);
+}
 
-export const mutators: MutatorRegistry = {};
+export interface OctopusAdmission {
+  kinds: readonly WebhookKind[];
+  validators: ValidatorRegistry;
+  mutators: MutatorRegistry;
+}
+
+const labeler: Mutator = { mutate: async (ctx) => addWorkspaceLabel(ctx) };
+
+export function octopusAdmission(lookups: Lookups): OctopusAdmission {
+  const validators: Record<string, Validator> = {};
+  const mutators: Record<string, Mutator> = {};
+  const byKind = kindRules();
+  for (const def of allKinds) {
+    const own = byKind.get(def);
+    if (own === undefined) throw new Error(`no admission rules for kind ${def.kind}`);
+    const namespaced = def.scope === 'Namespaced';
+    const fields = namespaced ? [validateWorkspaceLabel, ...own.fields] : own.fields;
+    validators[kindKey(def.kind)] = kindValidator(def, { fields, policy: own.policy }, lookups) as Validator;
+    if (namespaced) mutators[kindKey(def.kind)] = labeler;
+  }
+  return { kinds: allKinds, validators, mutators };
+}

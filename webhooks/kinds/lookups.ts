@@ -1,0 +1,67 @@
+/**
+ * What the validators read besides the request: read-only views of the informer caches. A validator
+ * never calls the apiserver, so an admission costs no round trip; the informers (caches.ts) or, in
+ * tests and the benchmark, plain ObjectStores fill the same views.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { DevicePolicy, Quota, ResourceSpec, Visibility } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { quotaState, type QuotaState } from '../../controllers/admission/quota.js';
+
+/** The kinds a workload references by name, possibly across namespaces. */
+export type AssetKind = 'Dataset' | 'Algorithm' | 'Model' | 'Image';
+export const assetKinds: readonly AssetKind[] = ['Dataset', 'Algorithm', 'Model', 'Image'];
+
+export interface Lookups {
+  /** The Quotas of a namespace, parsed. A Quota whose numbers do not parse is left out: the controller reports it. */
+  quotas(namespace: string): QuotaState[];
+  devicePolicies(): readonly DevicePolicy[];
+  resourceSpec(name: string): ResourceSpec | undefined;
+  /** An asset's visibility, or undefined when it does not exist (yet). */
+  visibility(kind: AssetKind, namespace: string, name: string): Visibility | undefined;
+}
+
+/** The part of an Informer, or of an ObjectStore, the lookups read. */
+export interface ObjectCache<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+  byIndex(index: string, value: string): T[];
+}
+
+/** Index name under which the Quota cache finds a namespace's Quotas. */
+export const byNamespace = 'namespace';
+export const namespaceOf = (obj: KubernetesObject): string[] => (obj.metadata?.namespace ? [obj.metadata.namespace] : []);
+
+export interface Caches {
+  /** Needs the {@link byNamespace} index. */
+  quotas: ObjectCache<Quota>;
+  devicePolicies: ObjectCache<DevicePolicy>;
+  resourceSpecs: ObjectCache<ResourceSpec>;
+  assets: Readonly<Record<AssetKind, ObjectCache<{ spec?: { visibility?: Visibility } }>>>;
+}
+
+export function cacheLookups(caches: Caches): Lookups {
+  // Cached objects are replaced, never changed, on every watch event: the object itself keys its parse.
+  const parsed = new WeakMap<Quota, QuotaState | null>();
+  const parse = (q: Quota): QuotaState | null => {
+    let state = parsed.get(q);
+    if (state === undefined) {
+      try {
+        state = quotaState(q);
+      } catch {
+        state = null;
+      }
+      parsed.set(q, state);
+    }
+    return state;
+  };
+  return {
+    quotas: (namespace) => caches.quotas.byIndex(byNamespace, namespace).flatMap((q) => parse(q) ?? []),
+    devicePolicies: () => caches.devicePolicies.list(),
+    resourceSpec: (name) => caches.resourceSpecs.get(name),
+    visibility(kind, namespace, name) {
+      const asset = caches.assets[kind].get(`${namespace}/${name}`);
+      // The schema defaults visibility to Private; an object written before that default is Private too.
+      return asset === undefined ? undefined : (asset.spec?.visibility ?? 'Private');
+    },
+  };
+}
