@@ -7,7 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
@@ -83,10 +84,12 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   let ready = false;
   let closing = false;
 
-  function reply(res: Response, status: number, body: object): void {
+  function reply(res: ServerResponse, status: number, body: object): void {
+    const text = JSON.stringify(body);
     // Once closing, answers end their connection, so close() need not wait for idle keep-alive timeouts.
-    if (closing) res.setHeader('Connection', 'close');
-    res.status(status).json(body);
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) };
+    if (closing) headers.Connection = 'close';
+    res.writeHead(status, headers).end(text);
   }
 
   function record(type: WebhookType, kindParam: string, ctx: AdmissionContext | undefined, verdict: Outcome, started: number): void {
@@ -97,73 +100,91 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     duration.observe(labels, (performance.now() - started) / 1000);
   }
 
-  const admit = (type: WebhookType) =>
-    async function admitHandler(req: Request<{ kind: string }>, res: Response): Promise<void> {
-      const started = res.locals.started as number;
-      const kind = kindKey(req.params.kind);
-      const parsed = parseAdmissionReview(req.body);
-      if (!parsed.ok) {
-        logger.warn({ webhook: type, kind, uid: parsed.uid, reason: parsed.message }, 'malformed AdmissionReview');
-        const message = `malformed AdmissionReview: ${parsed.message}`;
-        if (parsed.uid === undefined) reply(res, 400, { apiVersion: 'v1', kind: 'Status', ...failureStatus(400, message) });
-        else reply(res, 200, toReview(failureResponse(parsed.uid, 400, message)));
-        record(type, kind, undefined, 'error', started);
-        return;
-      }
-      const ctx = parsed.context;
-      const where = { webhook: type, kind, uid: ctx.uid, operation: ctx.operation, namespace: ctx.namespace, name: ctx.name, user: ctx.userInfo.username };
-      const handler = handlers[type].get(kind);
-      let response: AdmissionResponse;
-      let verdict: Outcome;
-      if (handler === undefined) {
-        logger.error(where, `no ${type} handler registered for this kind`);
-        response = failureResponse(ctx.uid, 500, `Octopus webhooks: no ${type === 'validate' ? 'validator' : 'mutator'} is registered for kind "${kind}"`);
+  async function judge(type: WebhookType, kind: string, body: unknown, res: ServerResponse, started: number): Promise<void> {
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) {
+      logger.warn({ webhook: type, kind, uid: parsed.uid, reason: parsed.message }, 'malformed AdmissionReview');
+      const message = `malformed AdmissionReview: ${parsed.message}`;
+      if (parsed.uid === undefined) reply(res, 400, { apiVersion: 'v1', kind: 'Status', ...failureStatus(400, message) });
+      else reply(res, 200, toReview(failureResponse(parsed.uid, 400, message)));
+      record(type, kind, undefined, 'error', started);
+      return;
+    }
+    const ctx = parsed.context;
+    const where = { webhook: type, kind, uid: ctx.uid, operation: ctx.operation, namespace: ctx.namespace, name: ctx.name, user: ctx.userInfo.username };
+    const handler = handlers[type].get(kind);
+    let response: AdmissionResponse;
+    let verdict: Outcome;
+    if (handler === undefined) {
+      logger.error(where, `no ${type} handler registered for this kind`);
+      response = failureResponse(ctx.uid, 500, `Octopus webhooks: no ${type === 'validate' ? 'validator' : 'mutator'} is registered for kind "${kind}"`);
+      verdict = 'error';
+    } else if (kindKey(ctx.kind.kind) !== kind) {
+      // Misrouted by a configuration: judging a Dataset with the Job rules would be wrong either way.
+      logger.error({ ...where, requestKind: ctx.kind.kind }, 'AdmissionReview kind does not match the webhook path');
+      response = failureResponse(ctx.uid, 500, `Octopus webhooks: a ${ctx.kind.kind} was sent to the ${type} webhook of kind "${kind}"`);
+      verdict = 'error';
+    } else {
+      try {
+        response = await handler(ctx);
+        verdict = response.allowed ? 'allowed' : 'denied';
+        if (!response.allowed) logger.info({ ...where, message: response.status?.message }, 'admission denied');
+      } catch (err) {
+        logger.error({ ...where, err }, `${type} handler failed`);
+        response = failureResponse(ctx.uid, 500, `Octopus webhooks: ${type === 'validate' ? 'validating' : 'mutating'} ${ctx.kind.kind} failed: ${(err as Error)?.message ?? String(err)}`);
         verdict = 'error';
-      } else if (kindKey(ctx.kind.kind) !== kind) {
-        // Misrouted by a configuration: judging a Dataset with the Job rules would be wrong either way.
-        logger.error({ ...where, requestKind: ctx.kind.kind }, 'AdmissionReview kind does not match the webhook path');
-        response = failureResponse(ctx.uid, 500, `Octopus webhooks: a ${ctx.kind.kind} was sent to the ${type} webhook of kind "${kind}"`);
-        verdict = 'error';
-      } else {
-        try {
-          response = await handler(ctx);
-          verdict = response.allowed ? 'allowed' : 'denied';
-          if (!response.allowed) logger.info({ ...where, message: response.status?.message }, 'admission denied');
-        } catch (err) {
-          logger.error({ ...where, err }, `${type} handler failed`);
-          response = failureResponse(ctx.uid, 500, `Octopus webhooks: ${type === 'validate' ? 'validating' : 'mutating'} ${ctx.kind.kind} failed: ${(err as Error)?.message ?? String(err)}`);
-          verdict = 'error';
-        }
       }
-      reply(res, 200, toReview(response));
-      record(type, kind, ctx, verdict, started);
-    };
+    }
+    reply(res, 200, toReview(response));
+    record(type, kind, ctx, verdict, started);
+  }
 
-  // Turns what the body parser rejects (bad JSON, too large, bad encoding) into a JSON Status with its 4xx code.
-  const bodyErrors = (type: WebhookType) =>
-    function bodyErrorHandler(err: unknown, req: Request<{ kind: string }>, res: Response, _next: NextFunction): void {
-      const e = err as { status?: unknown; type?: unknown; message?: unknown };
-      const clientError = typeof e.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
-      const code = !clientError ? 500 : e.status === 413 || e.status === 415 ? e.status : 400;
-      if (clientError) logger.warn({ webhook: type, reason: e.message }, 'unreadable admission request body');
-      else logger.error({ webhook: type, err }, 'admission request failed');
-      record(type, kindKey(req.params.kind), undefined, 'error', res.locals.started as number);
-      if (res.headersSent) return void res.end();
-      reply(res, code, { apiVersion: 'v1', kind: 'Status', ...failureStatus(code, clientError ? String(e.message) : 'internal error') });
+  const limit = bodyLimitBytes(opts.bodyLimit ?? '4mb');
+
+  /**
+   * The hot path, on node:https directly: express's body parser and response helpers cost
+   * about as much as the admission rules themselves, against a p99 budget of 5 ms.
+   */
+  function admit(type: WebhookType, kind: string, req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const fail = (code: 400 | 413 | 415, message: string) => {
+      logger.warn({ webhook: type, reason: message }, 'unreadable admission request body');
+      record(type, kind, undefined, 'error', started);
+      reply(res, code, { apiVersion: 'v1', kind: 'Status', ...failureStatus(code, message) });
     };
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding !== 'identity') {
+      req.resume();
+      return fail(415, `unsupported content encoding "${encoding}"`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('error', (err) => logger.debug({ err }, 'admission request aborted'));
+    req.on('end', () => {
+      if (tooLarge) return fail(413, `request entity too large: more than ${limit} bytes`);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+      } catch (err) {
+        return fail(400, `request body is not JSON: ${(err as Error).message}`);
+      }
+      judge(type, kind, body, res, started).catch((err: unknown) => {
+        logger.error({ webhook: type, err }, 'admission request failed');
+        if (!res.headersSent) reply(res, 500, { apiVersion: 'v1', kind: 'Status', ...failureStatus(500, 'internal error') });
+      });
+    });
+  }
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  const startTimer = (_req: Request, res: Response, next: NextFunction): void => {
-    res.locals.started = performance.now();
-    next();
-  };
-  // Parse whatever the content type says: the apiserver always sends JSON, and anything else is bad input either way.
-  const json = express.json({ limit: opts.bodyLimit ?? '4mb', type: () => true });
-  for (const type of ['validate', 'mutate'] as const) {
-    app.post(`/${type}/:kind`, startTimer, json, admit(type), bodyErrors(type));
-  }
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok'));
   app.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready'));
   app.get('/metrics', async (_req, res) => {
@@ -171,7 +192,14 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   });
   app.use((req, res) => void res.status(404).json({ apiVersion: 'v1', kind: 'Status', ...failureStatus(404, `no route for ${req.method} ${req.path}`) }));
 
-  const server = createServer({ ...tlsOptions, cert: opts.tls.cert, key: opts.tls.key }, app);
+  const admissionPath = /^\/(validate|mutate)\/([^/?]+)(?:\?.*)?$/;
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    const m = req.method === 'POST' ? admissionPath.exec(req.url ?? '') : null;
+    if (m) return admit(m[1] as WebhookType, kindKey(decodeURIComponent(m[2]!)), req, res);
+    app(req as Request, res as Response);
+  };
+
+  const server = createServer({ ...tlsOptions, cert: opts.tls.cert, key: opts.tls.key }, route);
   certificateExpiry.set(expiry(opts.tls.cert));
   // Longer than the apiserver's 90 s idle-connection timeout, so the apiserver closes idle connections, not
   // us: a POST sent on a connection we just closed is not retried, and the admission would fail.
@@ -215,4 +243,13 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
 
 function expiry(certPem: string): number {
   return new Date(new X509Certificate(certPem).validTo).getTime() / 1000;
+}
+
+/** `4mb`, `16kb`, `512b` or a number of bytes. */
+function bodyLimitBytes(limit: string | number): number {
+  if (typeof limit === 'number') return limit;
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
+  if (!m) throw new Error(`bodyLimit "${limit}": expected bytes, or a number with b, kb or mb`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  return Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
 }

@@ -37,10 +37,10 @@ describe('kindValidator', () => {
     expect(ran).toBe(false);
   });
 
-  it('refuses, rather than fails on, an object whose shape breaks the schema walk', async () => {
+  it('refuses a null list item with a field error, rather than failing', async () => {
     const job = { ...makeJob(), spec: { ...makeJob().spec, tasks: [null] } } as unknown as ReturnType<typeof makeJob>;
     const verdict = await kindValidator(Job, { fields: [], policy: [] }, lookups).validate(createContext(job));
-    expect(verdict).toMatchObject({ reason: 'Invalid', errors: [{ path: '(root)', message: expect.stringContaining('does not have the shape of a Job') }] });
+    expect(verdict).toMatchObject({ reason: 'Invalid', errors: [{ path: 'spec.tasks[0]', message: expect.stringContaining('must be of type object') }] });
   });
 
   it('passes the old object to the schema, so transition rules apply', async () => {

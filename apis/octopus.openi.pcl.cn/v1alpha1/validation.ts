@@ -138,7 +138,7 @@ function checkListKeys(schema: Schema, value: unknown, path: string, errors: Fie
       value.forEach((item, i) => {
         const identity =
           listType === 'map'
-            ? JSON.stringify(Object.fromEntries(keys.map((k) => [k, (item as Record<string, unknown>)[k]])))
+            ? JSON.stringify(Object.fromEntries(keys.map((k) => [k, (item as Record<string, unknown> | null)?.[k]])))
             : JSON.stringify(item);
         if (seen.has(identity)) errors.push({ path: `${path}[${i}]`, message: `Duplicate value: ${identity}` });
         seen.add(identity);
@@ -159,34 +159,47 @@ function checkListKeys(schema: Schema, value: unknown, path: string, errors: Fie
 // ---------------------------------------------------------------- CEL
 
 type CelProgram = (context: Record<string, unknown>) => unknown;
-const programs = new Map<string, CelProgram>();
+interface CompiledRule {
+  run: CelProgram;
+  /** Uses oldSelf: evaluated only on update, against the correlated old value. */
+  transition: boolean;
+}
+const programs = new Map<string, CompiledRule>();
 
-function program(rule: string): CelProgram {
+function program(rule: string): CompiledRule {
   let p = programs.get(rule);
   if (!p) {
-    p = parseCel(rule) as unknown as CelProgram;
+    p = { run: parseCel(rule) as unknown as CelProgram, transition: /\boldSelf\b/.test(rule) };
     programs.set(rule, p);
   }
   return p;
 }
 
-/** CEL integers are int64: hand whole numbers over as BigInt so `replicas > 1` compares int to int. */
-function toCel(value: unknown): unknown {
+/**
+ * CEL integers are int64: whole numbers are handed over as BigInt so `replicas > 1` compares
+ * int to int. Each object node is converted once per validation (`memo`), however many rules
+ * above and below it read it — a rule deep in the tree would otherwise reconvert its subtree
+ * for every rule on the way down.
+ */
+function toCel(value: unknown, memo: Map<object, unknown>): unknown {
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
+  if (!value || typeof value !== 'object') return value;
+  const known = memo.get(value);
+  if (known !== undefined) return known;
   // Array.from builds the array in this realm; under jest's vm contexts a foreign Array is "unsupported".
-  if (Array.isArray(value)) return Array.from(value, toCel);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCel(v)]));
-  return value;
+  const converted = Array.isArray(value) ? Array.from(value, (v) => toCel(v, memo)) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCel(v, memo)]));
+  memo.set(value, converted);
+  return converted;
 }
 
-function evaluateRules(rules: CelRule[], value: unknown, old: unknown, path: string, errors: FieldError[]): void {
+function evaluateRules(rules: CelRule[], value: unknown, old: unknown, path: string, errors: FieldError[], memo: Map<object, unknown>): void {
   for (const r of rules) {
-    const transition = /\boldSelf\b/.test(r.rule);
+    const { run, transition } = program(r.rule);
     // Transition rules apply only on update, to values that existed before (correlated).
     if (transition && old === undefined) continue;
     const where = r.fieldPath ? `${path}${r.fieldPath}` : path;
     try {
-      const ok = program(r.rule)(transition ? { self: toCel(value), oldSelf: toCel(old) } : { self: toCel(value) });
+      const ok = run(transition ? { self: toCel(value, memo), oldSelf: toCel(old, memo) } : { self: toCel(value, memo) });
       if (ok !== true) errors.push({ path: where, message: `Invalid value: "${jsonType(value)}": ${r.message}` });
     } catch (err) {
       errors.push({ path: where, message: `Invalid value: "${jsonType(value)}": rule ${JSON.stringify(r.rule)} failed: ${(err as Error).message}` });
@@ -195,10 +208,10 @@ function evaluateRules(rules: CelRule[], value: unknown, old: unknown, path: str
 }
 
 /** Walks schema, new and (correlated) old value together, like the apiserver's CEL validator. */
-function checkCel(schema: Schema, value: unknown, old: unknown, path: string, errors: FieldError[]): void {
+function checkCel(schema: Schema, value: unknown, old: unknown, path: string, errors: FieldError[], memo: Map<object, unknown>): void {
   if (value === undefined || value === null) return;
   const rules = schema['x-kubernetes-validations'] as CelRule[] | undefined;
-  if (rules) evaluateRules(rules, value, old, path, errors);
+  if (rules) evaluateRules(rules, value, old, path, errors, memo);
   if (Array.isArray(value)) {
     const items = schema.items as Schema | undefined;
     if (!items) return;
@@ -206,7 +219,7 @@ function checkCel(schema: Schema, value: unknown, old: unknown, path: string, er
     value.forEach((item, i) => {
       // Only map lists correlate items across an update; atomic lists are compared whole.
       const previous = keys && Array.isArray(old) ? old.find((o) => keys.every((k) => (o as Record<string, unknown>)?.[k] === (item as Record<string, unknown>)?.[k])) : undefined;
-      checkCel(items, item, previous, `${path}[${i}]`, errors);
+      checkCel(items, item, previous, `${path}[${i}]`, errors, memo);
     });
     return;
   }
@@ -216,7 +229,7 @@ function checkCel(schema: Schema, value: unknown, old: unknown, path: string, er
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
       const childSchema = properties?.[key] ?? additional;
       const oldChild = old && typeof old === 'object' && !Array.isArray(old) ? (old as Record<string, unknown>)[key] : undefined;
-      if (childSchema) checkCel(childSchema, child, oldChild, path ? `${path}.${key}` : key, errors);
+      if (childSchema) checkCel(childSchema, child, oldChild, path ? `${path}.${key}` : key, errors, memo);
     }
   }
 }
@@ -246,13 +259,13 @@ function compile(def: KindDefinition): Validator {
   return {
     withDefaults: defaulted,
     validate(object, old) {
+      // One clone and one ajv pass: it applies the defaults and reports the errors together.
       const current = defaulted(object) as Json;
-      check(current);
       const errors = (check.errors ?? []).map((e) => toFieldError(e, current)).filter((e): e is FieldError => e !== undefined);
       checkListKeys(def.openAPIV3Schema, current, '', errors);
       // Like the apiserver: rules run only over a structurally valid object.
       if (errors.length > 0) return errors;
-      checkCel(def.openAPIV3Schema, current, old === undefined ? undefined : defaulted(old), '', errors);
+      checkCel(def.openAPIV3Schema, current, old === undefined ? undefined : defaulted(old), '', errors, new Map());
       return errors;
     },
   };
