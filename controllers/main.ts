@@ -16,9 +16,12 @@ import { setupJobController } from './job/controller.js';
 import { setupQuotaController } from './quota/controller.js';
 import { setupResourcePoolController } from './pool/controller.js';
 import { setupResourceSpecController } from './resourcespec/controller.js';
+import { setupWorkspaceController } from './workspace/controller.js';
+import { setupNotebookController } from './notebook/controller.js';
+import { setupModelServiceController } from './modelservice/controller.js';
 
 /** Every controller, in no particular order: each reconciles from its own informers. */
-export const controllers: ControllerSetup[] = [setupJobController, setupQuotaController, setupResourcePoolController, setupResourceSpecController, setupDatasetController, setupAlgorithmController, setupImageController, setupModelController];
+export const controllers: ControllerSetup[] = [setupJobController, setupQuotaController, setupResourcePoolController, setupResourceSpecController, setupDatasetController, setupAlgorithmController, setupImageController, setupModelController, setupWorkspaceController, setupNotebookController, setupModelServiceController];
 
 export function loadKubeConfig(options: Pick<ControllerOptions, 'kubeconfig'>): KubeConfig {
   const kc = new KubeConfig();

@@ -1,0 +1,73 @@
+/**
+ * ModelService controller: resolves the model version and image, keeps a Deployment serving it
+ * (with a Service, and an Ingress when enabled), and reports the Deployment's progress. Children
+ * are server-side applied only when they differ from what is wanted, so a steady service costs no
+ * writes; a new model version changes the pod template, and the Deployment rolls.
+ */
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { Model, ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { ControllerSetup } from '../context.js';
+import { assetLookups } from '../job/controller.js';
+import { core, octopus } from '../resources.js';
+import { applyOwnedChild, enqueueController, isControlledBy, type Informer, type Manager, type Result } from '../runtime/index.js';
+import { expose, exposureCaches, serviceUrl, type ExposureCaches } from './expose.js';
+import { childLabels, desiredDeployment, modelServiceLabel, quantityEquivalent, resolveServing, selectorLabels, servingEvents, servingStatus } from './serving.js';
+
+/** A reference that does not resolve yet is looked at again this often (objects may be applied in any order). */
+const unresolvedRecheckMs = 15_000;
+/** ModelServices by the Model they serve, `<model namespace>/<model name>`. */
+const byModel = 'model';
+
+interface Children extends ExposureCaches {
+  deployments: Informer<V1Deployment>;
+}
+
+export class ModelServiceReconciler {
+  constructor(
+    private readonly manager: Manager,
+    private readonly modelServices: Informer<ModelService>,
+    private readonly children: Children,
+    private readonly lookups: ReturnType<typeof assetLookups>,
+    private readonly options: { runAsUser: number; ingressDomain: string; resourceTagKey: string; resourceTagValuePrefix: string },
+  ) {}
+
+  async reconcile(key: string): Promise<Result | void> {
+    const ms = this.modelServices.get(key);
+    if (!ms || ms.metadata.deletionTimestamp) return; // owner references let the garbage collector remove the children
+    const resolved = resolveServing(ms, this.lookups, { key: this.options.resourceTagKey, valuePrefix: this.options.resourceTagValuePrefix });
+    const deployment = this.children.deployments.get(key);
+    // Unresolved, the Deployment stays as it was: a typo in a new version must not stop the one being served.
+    const applied = resolved.ok ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, resolved.refs, this.options.runAsUser), deployment, quantityEquivalent) : undefined;
+    const exposed = await expose(this.manager.client, this.children, { owner: ms, labels: childLabels(ms), selector: selectorLabels(ms), ingress: ms.spec.ingress, domain: this.options.ingressDomain });
+    const problem = applied?.problem ?? exposed;
+
+    const status = servingStatus(
+      ms,
+      {
+        refs: resolved.ok ? { ok: true } : resolved,
+        ...(deployment && isControlledBy(deployment, ms) ? { deployment } : {}),
+        ...(problem ? { problem } : {}),
+        url: serviceUrl(ms, ms.spec.ingress, this.options.ingressDomain),
+      },
+      this.manager.clock.now(),
+    );
+    const { changed, object } = await this.manager.client.updateStatusIfChanged(octopus.ModelService, ms, status);
+    if (changed) for (const e of servingEvents(ms, ms.status, status)) this.manager.events.record({ regarding: object, ...e });
+    return resolved.ok ? undefined : { requeueAfterMs: unresolvedRecheckMs };
+  }
+}
+
+export const setupModelServiceController: ControllerSetup = ({ manager, options }) => {
+  const modelServices = manager.informer<ModelService>(octopus.ModelService);
+  modelServices.addIndex(byModel, (ms) => [`${ms.spec.model.namespace ?? ms.metadata.namespace}/${ms.spec.model.name}`]);
+  const children: Children = { deployments: manager.informer<V1Deployment>(core.Deployment, { labelSelector: modelServiceLabel }), ...exposureCaches(manager, modelServiceLabel) };
+  const models = manager.informer<Model>(octopus.Model);
+  const reconciler = new ModelServiceReconciler(manager, modelServices, children, assetLookups(manager), options);
+  const owned = enqueueController({ group: octopus.ModelService.group, kind: octopus.ModelService.kind, namespaced: true });
+  const controller = manager
+    .addController({ name: 'modelservice', concurrency: options.workers, reconcile: (key) => reconciler.reconcile(key) })
+    .watches(modelServices)
+    // A version becoming Ready (a Job's output registered) is what a waiting service waits for.
+    .watches(models, (m: KubernetesObject) => modelServices.byIndex(byModel, `${m.metadata!.namespace}/${m.metadata!.name}`).map((ms) => `${ms.metadata.namespace}/${ms.metadata.name}`));
+  for (const child of Object.values(children)) controller.watches(child, owned);
+};
