@@ -9,6 +9,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { allKinds, apiVersion, group } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { userClusterRoles } from '../controllers/workspace/roles.js';
 import { buildMutatingWebhookConfiguration, buildValidatingWebhookConfiguration, type WebhookKind } from '../webhooks/registration.js';
 import { fileBlock, rawValue, releaseNamespace, value, yamlBlock } from './helm.js';
 
@@ -42,6 +43,16 @@ const restrictedContainer = { allowPrivilegeEscalation: false, readOnlyRootFiles
 
 const octopusResources = allKinds.map((k) => k.plural);
 
+/** octopus-admin, -edit and -view: what Workspace members get, aggregated into the built-in roles too. */
+export class UserRoles extends Construct {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    for (const role of userClusterRoles()) {
+      new ApiObject(this, role.metadata!.name!, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { ...role.metadata, labels: { ...commonLabels('rbac'), ...role.metadata?.labels } }, rules: role.rules } as ApiObjectProps);
+    }
+  }
+}
+
 export class ControllerRbac extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -51,9 +62,13 @@ export class ControllerRbac extends Construct {
       rules: [
         { apiGroups: [group], resources: octopusResources, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
         { apiGroups: [group], resources: octopusResources.map((r) => `${r}/status`), verbs: ['get', 'update', 'patch'] },
-        // Jobs register their output in a Model created if absent; finished Jobs go after their TTL.
+        // Owner references with blockOwnerDeletion need this where OwnerReferencesPermissionEnforcement is on.
+        { apiGroups: [group], resources: octopusResources.map((r) => `${r}/finalizers`), verbs: ['update'] },
+        // Jobs register their output in a Model created if absent; finished Jobs go after their TTL;
+        // a Workspace creates (and removes) its Quota.
         { apiGroups: [group], resources: ['models'], verbs: ['create'] },
         { apiGroups: [group], resources: ['jobs'], verbs: ['delete'] },
+        { apiGroups: [group], resources: ['quotas'], verbs: ['create', 'delete'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
         { apiGroups: [''], resources: ['services', 'configmaps', 'persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         // NFS datasets: a PersistentVolume per version; workspaces own their namespaces.
@@ -62,7 +77,6 @@ export class ControllerRbac extends Construct {
         { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         // Binding members to the user roles without holding every permission they grant.

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { allKinds } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { repoRoot } from '../hack/cluster/paths.js';
 import { argoCdHealthChecks } from './argocd.js';
-import { Controller, DefaultResources, Monitoring, OctopusNetworkPolicy, Webhooks } from './chart.js';
+import { Controller, DefaultResources, Monitoring, OctopusNetworkPolicy, UserRoles, Webhooks } from './chart.js';
 import { OctopusCrds } from './crds.js';
 import { dashboardJson } from './dashboard.js';
 import { conditional, renderTemplate } from './helm.js';
@@ -50,7 +50,7 @@ export function renderChartFiles(): Map<string, string> {
 
   const chart = new Chart(app, 'octopus', { disableResourceNameHashes: true });
   const { validated, mutated } = webhookKinds();
-  const always = [new Controller(chart, 'controller'), new Webhooks(chart, 'webhooks', { validated, mutated })];
+  const always = [new Controller(chart, 'controller'), new Webhooks(chart, 'webhooks', { validated, mutated }), new UserRoles(chart, 'user-roles')];
   const optional: [string, Construct][] = [
     ['.Values.networkPolicy.enabled', new OctopusNetworkPolicy(chart, 'network')],
     ['.Values.defaults.enabled', new DefaultResources(chart, 'defaults')],

@@ -6,7 +6,6 @@
  *   npm run down   # stops Octopus and the plane, removes their state
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
@@ -90,6 +89,14 @@ export async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
   }
 }
 
+/** Deletes what applyExamples applied, workloads first; cluster-wide objects (pools, policies) included. */
+export async function deleteExamples(kc: KubeConfig): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  for (const file of validExamples().reverse()) {
+    for (const doc of [...file.documents].reverse()) await api.delete(doc as KubernetesObject).catch(() => undefined);
+  }
+}
+
 function printOctopusObjects(): void {
   try {
     const out = execFileSync('kubectl', ['get', 'octopus', '-A'], { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, encoding: 'utf8' });
@@ -145,19 +152,8 @@ async function main(command: string | undefined): Promise<void> {
       return up();
     case 'down':
       return down();
-    case 'stop': {
-      // Used before test suites, which run their own controllers: keep the plane, stop ours.
-      let kc: KubeConfig | undefined;
-      try {
-        readFileSync(kubeconfigPath());
-        kc = adminKubeConfig();
-      } catch {
-        kc = undefined;
-      }
-      return stopOctopus(kc, console.log);
-    }
     default:
-      throw new Error('usage: tsx hack/platform.ts up|down|stop');
+      throw new Error('usage: tsx hack/platform.ts up|down');
   }
 }
 

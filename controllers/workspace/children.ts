@@ -85,6 +85,9 @@ export function workspaceStatus(ws: Workspace, o: WorkspaceObservation, now: num
   const accelerators = ws.spec.quota ? o.quota?.status?.summary?.accelerators : undefined;
   if (accelerators) status.quota = accelerators;
   else delete status.quota;
+  const existingPools = (ws.spec.pools ?? []).filter((p) => !o.missingPools.includes(p));
+  if (existingPools.length) status.pools = existingPools;
+  else delete status.pools;
   if (o.namespace?.reason === R.NamespaceConflict) delete status.namespace;
   else status.namespace = ws.metadata.name!;
 

@@ -132,6 +132,7 @@ export const Workspace = defineKind({
       namespace: opt(dnsLabel('The namespace.')),
       memberCount: opt(int({ description: 'Members.', minimum: 0 })),
       quota: opt(str({ description: 'Accelerators used/hard in the workspace Quota.', maxLength: 64 })),
+      pools: opt(arr(dnsSubdomain('Pool name.'), { description: 'The pools in spec.pools that exist; empty spec.pools means every pool.', maxItems: 64, listType: 'set' })),
     },
     { description: 'Observed state of the workspace.' },
   ),

@@ -12,7 +12,10 @@ export const ImageReasons = {
   Building: 'Building',
   Built: 'Built',
   BuildFailed: 'BuildFailed',
-  PushSecretMissing: 'PushSecretMissing',
+  /** A build names no destination and the controller has no registry to default to. */
+  NoRegistry: 'NoRegistry',
+  /** The build Job's name is taken by an object the Image does not own. */
+  NameConflict: 'NameConflict',
 } as const;
 
 export const ImageBuild = obj(

@@ -321,6 +321,8 @@ export const Notebook = defineKind({
     },
     { description: 'Observed state of the notebook.' },
   ),
+  // The name becomes a Service name and a label value: a DNS label starting with a letter.
+  name: { maxLength: 63, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', description: 'Notebook name: a DNS label starting with a letter (it names the Service and pod).' },
   printerColumns: [
     { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Running, Stopped or Failed.' },
     { name: 'Pool', type: 'string', jsonPath: '.spec.pool', description: 'ResourcePool.' },
@@ -380,6 +382,7 @@ export const ModelService = defineKind({
     },
     { description: 'Observed state of the model service.' },
   ),
+  name: { maxLength: 63, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', description: 'ModelService name: a DNS label starting with a letter (it names the Deployment and Service).' },
   printerColumns: [
     { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Preparing, Available, Failed or Stopped.' },
     { name: 'Model', type: 'string', jsonPath: '.spec.model.name', description: 'Model served.' },
