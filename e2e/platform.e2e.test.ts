@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiextensionsV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { allKinds, group, version, type Job, type Model, type ModelService, type Quota } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { applyExamples, deleteExamples, startOctopus, stopOctopus } from '../hack/platform.js';
+import { applyExamples, deleteExamples, deleteUserRoles, startOctopus, stopOctopus } from '../hack/platform.js';
 import { apiErrorMessage, eventually, testKubeConfig } from './harness/kube.js';
 
 let kc: KubeConfig;
@@ -24,6 +24,7 @@ afterAll(async () => {
   await stopOctopus(kc, () => {});
   // Pools, specs and the device policy are cluster-wide: leave nothing for other suites to trip on.
   await deleteExamples(kc);
+  await deleteUserRoles(kc);
 });
 
 describe('the examples on a running Octopus', () => {

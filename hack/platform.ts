@@ -8,8 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { group, version, type Job, type Model } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { userClusterRoles } from '../controllers/workspace/roles.js';
 import { validExamples } from '../e2e/harness/examples.js';
 import { installCrds } from '../e2e/harness/crds.js';
 import { adminKubeConfig, down as planeDown, up as planeUp } from './cluster/plane.js';
@@ -106,10 +107,25 @@ function printOctopusObjects(): void {
   }
 }
 
-/** CRDs installed, then the webhook server and the controller started as local processes. */
+/** The ClusterRoles Workspace members are bound to, as the chart ships them. */
+export async function installUserRoles(kc: KubeConfig): Promise<void> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  for (const role of userClusterRoles()) {
+    await rbac.patchClusterRole({ name: role.metadata!.name!, body: role, fieldManager: 'octopus-local', force: true }, setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply));
+  }
+}
+
+/** Removes what installUserRoles created, so a Helm release can own those roles later. */
+export async function deleteUserRoles(kc: KubeConfig): Promise<void> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  for (const role of userClusterRoles()) await rbac.deleteClusterRole({ name: role.metadata!.name! }).catch(() => undefined);
+}
+
+/** CRDs and user roles installed, then the webhook server and the controller started as local processes. */
 export async function startOctopus(kc: KubeConfig, log: Log): Promise<void> {
   await stopOctopus(kc, () => {});
   await installCrds(kc);
+  await installUserRoles(kc);
   await ensureNamespace(kc, systemNamespace);
   for (const p of octopusProcesses()) {
     startProcess(p);

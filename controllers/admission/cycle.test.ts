@@ -55,6 +55,31 @@ describe('admissionCycle', () => {
     expect(r.waiting[0]!.message).toContain('the most free on one of 2 nodes is 4 nvidia.com/gpu');
   });
 
+  it.each([
+    {
+      name: 'the pool as a whole has too little free',
+      pending: [job('big', 3, 8)],
+      nodes: [node('n1', 8), node('n2', 8)],
+      message: 'pool gpu has no room now for the whole gang of 3 pods: it needs 24 nvidia.com/gpu, 16 are free on its nodes together',
+    },
+    {
+      name: 'enough in total, but no single node fits a pod',
+      pending: [job('big', 1, 8)],
+      nodes: [node('n1', 4), node('n2', 4)],
+      message: 'pool gpu has no room now: no node can fit pod worker-0 (8 nvidia.com/gpu); the most free on one of 2 nodes is 4 nvidia.com/gpu',
+    },
+    {
+      name: 'a pod at least as big as one that found no node earlier in the cycle',
+      pending: [job('first', 1, 8, { createdAt: 1 }), job('second', 1, 8, { createdAt: 2 })],
+      nodes: [node('n1', 4), node('n2', 4)],
+      message: 'pool gpu has no room now: no node fits a pod of task worker: a pod needing no more found none earlier in this cycle',
+    },
+  ])('says why a gang does not fit when $name', ({ pending, nodes, message }) => {
+    const r = admissionCycle(input(pending, nodes));
+    expect(r.admitted).toEqual([]);
+    expect(r.waiting.at(-1)).toEqual({ key: pending.at(-1)!.key, reason: 'InsufficientCapacity', message });
+  });
+
   it('admits by priority, then age', () => {
     const r = admissionCycle(input([job('old', 1, 8, { createdAt: 1 }), job('urgent', 1, 8, { createdAt: 5, priority: 10 }), job('new', 1, 8, { createdAt: 2 })], [node('n1', 8)]));
     expect(r.admitted.map((a) => a.key)).toEqual(['team-a/urgent']);

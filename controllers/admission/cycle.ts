@@ -10,9 +10,9 @@
  * what runs and what earlier admissions will take, and (c) every DevicePolicy allows it.
  */
 import type { DevicePolicy } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addResources, formatQuantity, formatResources, fits, type Resources } from '../../apis/quantity.js';
+import { addResources, display, formatQuantity, formatResources, fits, type Resources } from '../../apis/quantity.js';
 import { deviceNodeSelector, deviceViolations } from './device-policy.js';
-import { gangTotal, type PodSet } from './gang.js';
+import { gangSize, gangTotal, type PodSet } from './gang.js';
 import { placeGang, type NodeState } from './placement.js';
 import { budgetProblems, notNow, type QuotaState } from './quota.js';
 
@@ -115,6 +115,12 @@ function freeTotal(nodes: NodeState[]): Resources {
   return addResources(...nodes.map((n) => n.free));
 }
 
+/** Names the first resource the gang wants more of than the pool has free on all its nodes together. */
+function shortfall(wanted: Resources, free: Resources): string {
+  const [key, amount] = [...wanted].find(([k, v]) => v > (free.get(k) ?? 0n))!;
+  return `it needs ${display(key, amount)} ${key}, ${display(key, free.get(key) ?? 0n)} are free on its nodes together`;
+}
+
 export function admissionCycle(input: CycleInput): CycleResult {
   const admitted: Admission[] = [];
   const waiting: Waiting[] = [];
@@ -156,9 +162,14 @@ export function admissionCycle(input: CycleInput): CycleResult {
       const nodeSelector = deviceNodeSelector(input.policies, ps.requests);
       return Object.keys(nodeSelector).length > 0 ? { ...ps, nodeSelector } : ps;
     });
+    const free = freeTotal(pool.nodes);
+    if (!fits(total, free)) {
+      wait('InsufficientCapacity', `pool ${w.pool} has no room now for the whole gang of ${gangSize({ podSets })} pods: ${shortfall(total, free)}`);
+      continue;
+    }
     const blocked = misses.dominated(w.pool, podSets);
-    if (blocked || !fits(total, freeTotal(pool.nodes))) {
-      wait('InsufficientCapacity', `pool ${w.pool} has no room now for the whole gang of ${podSets.reduce((n, p) => n + p.count, 0)} pods`);
+    if (blocked) {
+      wait('InsufficientCapacity', `pool ${w.pool} has no room now: no node fits a pod of task ${blocked.task}: a pod needing no more found none earlier in this cycle`);
       continue;
     }
     const placed = placeGang(pool.nodes, { podSets });

@@ -103,11 +103,17 @@ describe('Job admission and pods on the real plane', () => {
       const gpu8 = await createSpec(kc, { 'nvidia.com/gpu': 8, cpu: 8 });
       specs.push(gpu8);
       await job(ns, 'big').pool(small.name).task({ name: 'w', resourceSpec: gpu8 }).create(kc);
-      const waiting = await eventually('big waits for capacity', async () => {
+      // Until the controller has seen both new nodes it reports the pool-wide shortfall instead.
+      const waiting = await eventually('big waits for a node with 8 GPUs', async () => {
         const j = await getJob(ns, 'big');
-        return condition(j, 'Admitted')?.reason === 'InsufficientCapacity' ? j : undefined;
+        return condition(j, 'Admitted')?.message?.includes('on one of 2 nodes') ? j : undefined;
       });
-      expect(condition(waiting, 'Admitted')?.message).toContain('the most free on one of 2 nodes is 4 nvidia.com/gpu');
+      expect(condition(waiting, 'Admitted')).toMatchObject({
+        status: 'False',
+        reason: 'InsufficientCapacity',
+        message: expect.stringContaining('no node can fit pod w-0 (8 nvidia.com/gpu); the most free on one of 2 nodes is 4 nvidia.com/gpu'),
+      });
+      expect(waiting.status?.phase).toBe('Queued');
       expect(await jobPods(ns, 'big')).toHaveLength(0);
     } finally {
       await small.cleanup();

@@ -9,7 +9,7 @@ import { apiErrorMessage, createTestNamespace, deleteNamespace, eventually, test
 import { startOctopus, type RunningOctopus } from '../../e2e/harness/octopus.js';
 import { holdsDesired, withDesiredHash } from '../runtime/index.js';
 import { desiredNamespace, desiredQuota, desiredRoleBindings, workspaceFinalizer } from './children.js';
-import { userClusterRoles } from './roles.js';
+import { deleteUserRoles, installUserRoles } from '../../hack/platform.js';
 
 const run = promisify(execFile);
 
@@ -22,10 +22,7 @@ beforeAll(async () => {
   kc = testKubeConfig();
   await installCrds(kc);
   // What the chart ships; applied here because no chart is installed on the test plane.
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  for (const role of userClusterRoles()) {
-    await rbac.patchClusterRole({ name: role.metadata!.name!, body: role, fieldManager: 'octopus-tests', force: true }, setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply));
-  }
+  await installUserRoles(kc);
   // The Quota summary comes from the Quota controller, so every controller runs.
   octopus = await startOctopus(kc);
 });
@@ -38,6 +35,8 @@ afterAll(async () => {
     await deleteCluster(kc, 'workspaces', name);
   }
   for (const ns of namespaces) await deleteNamespace(kc, ns);
+  // The chart test's Helm release must be able to own these roles.
+  await deleteUserRoles(kc);
 });
 
 function workspace(name: string, spec: Workspace['spec']): Workspace {

@@ -60,9 +60,12 @@ export async function createPool(kc: KubeConfig, opts: { nodes: number; nodeClas
     return node;
   });
   for (const node of nodes) await core.createNode({ body: node });
-  await eventually(`nodes of ${name} Ready`, async () => {
+  // The node lifecycle controller lifts the not-ready taint a moment after Ready; until then
+  // neither the scheduler nor admission counts the node.
+  await eventually(`nodes of ${name} Ready and untainted`, async () => {
     const list = await core.listNode({ labelSelector: `octopus.pcl.ac.cn/resource=${name}` });
-    return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === opts.nodes ? true : undefined;
+    const usable = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !n.spec?.taints?.length);
+    return usable.length === opts.nodes ? true : undefined;
   });
   const pool: ResourcePool = { apiVersion: `${group}/${version}`, kind: 'ResourcePool', metadata: { name }, spec: {} };
   await createCluster(kc, 'resourcepools', pool);
