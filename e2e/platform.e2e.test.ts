@@ -21,9 +21,15 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await stopOctopus(kc, () => {});
   // Pools, specs and the device policy are cluster-wide: leave nothing for other suites to trip on.
+  // Deleted while the controller still runs, since only it lifts the Workspace's finalizer.
   await deleteExamples(kc);
+  await eventually(
+    'Workspace team-a deleted',
+    () => custom().getClusterCustomObject({ group, version, plural: 'workspaces', name: ns }).then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)),
+    60_000,
+  );
+  await stopOctopus(kc, () => {});
   await deleteUserRoles(kc);
 });
 

@@ -4,7 +4,7 @@
  * (deterministic names, AlreadyExists is success), so a restart at any instant converges.
  */
 import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { Algorithm, Dataset, Image, Job, Model } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Algorithm, Dataset, Image, Job, Model, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseQuantity, parseResources } from '../../apis/quantity.js';
 import { registerJobOutput } from '../model/output.js';
@@ -51,6 +51,7 @@ export function assetLookups(manager: Manager): Lookups {
   const datasets = manager.informer<Dataset>(octopus.Dataset);
   const algorithms = manager.informer<Algorithm>(octopus.Algorithm);
   const models = manager.informer<Model>(octopus.Model);
+  const workspaces = manager.informer<Workspace>(octopus.Workspace);
   const { pools, specs } = schedulingCaches(manager);
   return {
     image: (ns, name) => images.get(`${ns}/${name}`),
@@ -59,6 +60,7 @@ export function assetLookups(manager: Manager): Lookups {
     model: (ns, name) => models.get(`${ns}/${name}`),
     pool: (name) => pools.get(name),
     spec: (name) => specs.get(name),
+    workspace: (name) => workspaces.get(name),
   };
 }
 

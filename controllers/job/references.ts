@@ -5,7 +5,7 @@
  * it; nothing here throws on bad input.
  */
 import type { V1Toleration } from '@kubernetes/client-node';
-import type { Algorithm, Dataset, Image, ImageSelector, Job, JobType, Model, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Algorithm, Dataset, Image, ImageSelector, Job, JobType, Model, ResourcePool, ResourceSpec, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { resolveAssetVersion, visibilityProblem, type AssetReference, type Resolution, type ResolvedVersion } from '../assets/resolve.js';
 import type { VersionedAsset } from '../assets/types.js';
@@ -19,6 +19,8 @@ export interface Lookups {
   model(namespace: string, name: string): Model | undefined;
   pool(name: string): ResourcePool | undefined;
   spec(name: string): ResourceSpec | undefined;
+  /** The Workspace owning a namespace (same name), if the namespace is a workspace's. */
+  workspace(name: string): Workspace | undefined;
 }
 
 export interface ResolvedReferences {
@@ -87,8 +89,19 @@ export interface PoolUse {
 
 export const trainingPoolUse: PoolUse = { jobType: 'Train', reason: R.PoolNotForTraining, what: 'training jobs' };
 
-/** The pool's node selector and tolerations, if the pool exists and accepts the workload type. */
-export function resolvePool(name: string, lookups: Pick<Lookups, 'pool'>, tag: { key: string; valuePrefix: string }, use: PoolUse): { ok: true; pool: ResolvedReferences['pool'] } | Failure {
+/**
+ * The pool's node selector and tolerations, if the workspace of `namespace` may use the pool, it exists
+ * and accepts the workload type.
+ */
+export function resolvePool(
+  name: string,
+  namespace: string,
+  lookups: Pick<Lookups, 'pool' | 'workspace'>,
+  tag: { key: string; valuePrefix: string },
+  use: PoolUse,
+): { ok: true; pool: ResolvedReferences['pool'] } | Failure {
+  const allowed = lookups.workspace(namespace)?.spec.pools ?? [];
+  if (allowed.length > 0 && !allowed.includes(name)) return fail(R.PoolNotInWorkspace, `ResourcePool ${name} is not one Workspace ${namespace} may use (spec.pools: ${allowed.join(', ')})`);
   const pool = lookups.pool(name);
   if (!pool) return fail(R.PoolNotFound, `ResourcePool ${name} not found`);
   if (pool.spec.jobTypes && pool.spec.jobTypes.length > 0 && !pool.spec.jobTypes.includes(use.jobType)) {
@@ -161,7 +174,7 @@ export function resolveWorkload(w: WorkloadReferences, ns: string, lookups: Look
     refs.lineage.pretrainedModel = { name: m.name, namespace: m.namespace ?? ns, version: r.version };
   }
 
-  const pool = resolvePool(w.pool, lookups, tag, use);
+  const pool = resolvePool(w.pool, ns, lookups, tag, use);
   if (!pool.ok) return pool;
   refs.pool = pool.pool;
 

@@ -39,6 +39,7 @@ function lookups(extra: Partial<Lookups> = {}): Lookups {
     model: (ns, name) => (ns === 'team-a' && name === 'resnet50' ? model : undefined),
     pool: () => undefined,
     spec: () => undefined,
+    workspace: () => undefined,
     ...extra,
   };
 }

@@ -62,7 +62,7 @@ export function resolveServing(ms: ModelService, lookups: Lookups, tag: { key: s
     resources: ms.spec.resources ?? {},
   };
   if (ms.spec.pool) {
-    const pool = resolvePool(ms.spec.pool, lookups, tag, servingPoolUse);
+    const pool = resolvePool(ms.spec.pool, ns, lookups, tag, servingPoolUse);
     if (!pool.ok) return pool;
     refs.pool = pool.pool;
   }

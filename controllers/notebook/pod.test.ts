@@ -112,7 +112,7 @@ describe('observeNotebookPod', () => {
 describe('resolveNotebookReferences', () => {
   it('needs a pool that accepts notebooks', () => {
     const pool = { metadata: { name: 'gpu' }, spec: { jobTypes: ['Train', 'Serving'] } } as ResourcePool;
-    const lookups: Lookups = { image: () => undefined, dataset: () => undefined, algorithm: () => undefined, model: () => undefined, pool: () => pool, spec: () => undefined };
+    const lookups: Lookups = { image: () => undefined, dataset: () => undefined, algorithm: () => undefined, model: () => undefined, pool: () => pool, spec: () => undefined, workspace: () => undefined };
     expect(resolveNotebookReferences(makeNotebook({ resourceSpec: undefined, resources: { requests: { cpu: 1 } } }), lookups, { key: 'k', valuePrefix: '' })).toEqual({
       ok: false,
       reason: 'PoolNotForNotebooks',

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
-import { apiVersion, group, version, workspaceLabel, type Quota, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { apiVersion, group, version, workspaceLabel, type Job, type Quota, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { installCrds } from '../../e2e/harness/crds.js';
-import { createCluster, deleteCluster, getNamespaced, uniqueName } from '../../e2e/harness/fixtures.js';
+import { createCluster, createPool, deleteCluster, getNamespaced, job, uniqueName } from '../../e2e/harness/fixtures.js';
 import { apiErrorMessage, createTestNamespace, deleteNamespace, eventually, testKubeConfig } from '../../e2e/harness/kube.js';
 import { startOctopus, type RunningOctopus } from '../../e2e/harness/octopus.js';
 import { holdsDesired, withDesiredHash } from '../runtime/index.js';
@@ -180,6 +180,35 @@ describe('Workspace controller on the real plane', () => {
     await patchWorkspace(name, { spec: { quota: null } });
     await waitReady(name, 3);
     await waitGone('Quota default removed', () => getNamespaced(kc, 'quotas', name, 'default'));
+  });
+
+  it('keeps a Job in a pool its Workspace does not list waiting, until spec.pools lists it', async () => {
+    const cpu = await createPool(kc, { nodes: 1, nodeClass: 'cpu' });
+    try {
+      const name = await createWorkspace({ members: [{ name: 'alice', role: 'owner' }], pools: ['gpu-a100'] });
+      await waitReady(name);
+      await job(name, 'train').pool(cpu.name).task({ name: 'w', resources: { requests: { cpu: 1 } } }).create(kc);
+      const resolved = (j: Job) => j.status?.conditions?.find((c) => c.type === 'ReferencesResolved');
+      const waiting = await eventually('PoolNotInWorkspace', async () => {
+        const j = await getNamespaced<Job>(kc, 'jobs', name, 'train');
+        return resolved(j)?.reason === 'PoolNotInWorkspace' ? j : undefined;
+      });
+      expect(resolved(waiting)).toMatchObject({ status: 'False', message: `ResourcePool ${cpu.name} is not one Workspace ${name} may use (spec.pools: gpu-a100)` });
+      expect(waiting.status?.phase).toBe('Queued');
+
+      await patchWorkspace(name, { spec: { pools: ['gpu-a100', cpu.name] } });
+      const admitted = await eventually(
+        'admitted once the pool is listed',
+        async () => {
+          const j = await getNamespaced<Job>(kc, 'jobs', name, 'train');
+          return j.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True') ? j : undefined;
+        },
+        60_000,
+      );
+      expect(resolved(admitted)?.status).toBe('True');
+    } finally {
+      await cpu.cleanup();
+    }
   });
 
   it('never takes over a namespace it did not create, and never deletes it', async () => {

@@ -9,7 +9,7 @@ import { octopusResource } from '../../controllers/resources.js';
 import type { Informer, InformerFactory } from '../../controllers/runtime/index.js';
 import { assetKinds, byNamespace, cacheLookups, namespaceOf, type Caches, type Lookups } from './lookups.js';
 
-export const cachedKinds = ['Quota', 'DevicePolicy', 'ResourceSpec', ...assetKinds] as const;
+export const cachedKinds = ['Quota', 'DevicePolicy', 'ResourceSpec', 'Workspace', ...assetKinds] as const;
 export type CachedKind = (typeof cachedKinds)[number];
 
 /** What the webhook process needs from its caches: start them, wait for their first list, stop them. */
@@ -41,6 +41,7 @@ export class WebhookCaches implements AdmissionCaches {
       quotas: informers.Quota,
       devicePolicies: informers.DevicePolicy,
       resourceSpecs: informers.ResourceSpec,
+      workspaces: informers.Workspace,
       assets: { Dataset: informers.Dataset, Algorithm: informers.Algorithm, Model: informers.Model, Image: informers.Image },
     } as unknown as Caches;
     this.lookups = cacheLookups(caches);

@@ -32,6 +32,7 @@ import { validateVisibility } from './visibility.js';
 import { warnAsset, warnJob, warnWorkspace } from './warnings.js';
 import { rememberedGangs } from './workload.js';
 import { addWorkspaceLabel, validateWorkspaceLabel } from './workspace-label.js';
+import { validateWorkspacePools } from './workspace-pools.js';
 
 // Each rule is written for the kinds it lists; the registry below only hands it those kinds' requests.
 type AnyCheck = Check<never>;
@@ -39,7 +40,7 @@ const rules = (fields: AnyCheck[], policy: AnyCheck[] = []): KindRules<never> =>
 
 function kindRules(): Map<KindDefinition, KindRules<never>> {
   const gangs = rememberedGangs();
-  const gangPolicy: AnyCheck[] = [validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
+  const gangPolicy: AnyCheck[] = [validateWorkspacePools, validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
   return new Map<KindDefinition, KindRules<never>>([
     [Dataset, rules([warnAsset])],
     [Algorithm, rules([warnAsset])],
@@ -47,7 +48,7 @@ function kindRules(): Map<KindDefinition, KindRules<never>> {
     [Model, rules([warnAsset])],
     [Job, rules([validateResources, validateAdmittedJob, warnJob], gangPolicy)],
     [Notebook, rules([validateResources], gangPolicy)],
-    [ModelService, rules([validateResources], [validateVisibility])],
+    [ModelService, rules([validateResources], [validateWorkspacePools, validateVisibility])],
     [Quota, rules([validateResources, warnQuotaLowered])],
     [Workspace, rules([validateMembers, warnWorkspace])],
     [ResourcePool, rules([])],

@@ -4,7 +4,7 @@
  * tests and the benchmark, plain ObjectStores fill the same views.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { DevicePolicy, Quota, ResourceSpec, Visibility } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, Quota, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { quotaState, type QuotaState } from '../../controllers/admission/quota.js';
 
 /** The kinds a workload references by name, possibly across namespaces. */
@@ -18,6 +18,8 @@ export interface Lookups {
   resourceSpec(name: string): ResourceSpec | undefined;
   /** An asset's visibility, or undefined when it does not exist (yet). */
   visibility(kind: AssetKind, namespace: string, name: string): Visibility | undefined;
+  /** The pools the Workspace of `namespace` limits its workloads to; empty when it sets none or there is no such Workspace. */
+  workspacePools(namespace: string): readonly string[];
 }
 
 /** The part of an Informer, or of an ObjectStore, the lookups read. */
@@ -36,6 +38,7 @@ export interface Caches {
   quotas: ObjectCache<Quota>;
   devicePolicies: ObjectCache<DevicePolicy>;
   resourceSpecs: ObjectCache<ResourceSpec>;
+  workspaces: ObjectCache<Workspace>;
   assets: Readonly<Record<AssetKind, ObjectCache<{ spec?: { visibility?: Visibility } }>>>;
 }
 
@@ -63,5 +66,7 @@ export function cacheLookups(caches: Caches): Lookups {
       // The schema defaults visibility to Private; an object written before that default is Private too.
       return asset === undefined ? undefined : (asset.spec?.visibility ?? 'Private');
     },
+    // A Workspace owns the namespace of its own name.
+    workspacePools: (namespace) => caches.workspaces.get(namespace)?.spec.pools ?? [],
   };
 }

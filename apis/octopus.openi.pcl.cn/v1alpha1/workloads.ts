@@ -56,6 +56,7 @@ export const JobReasons = {
   VersionNotReady: 'VersionNotReady',
   NotPublic: 'NotPublic',
   PoolNotFound: 'PoolNotFound',
+  PoolNotInWorkspace: 'PoolNotInWorkspace',
   PoolNotForTraining: 'PoolNotForTraining',
   ResourceSpecNotFound: 'ResourceSpecNotFound',
   // Admitted

@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ResourcePool, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { resolvePool, trainingPoolUse } from './references.js';
+
+const apiVersion = 'octopus.openi.pcl.cn/v1alpha1';
+const pool = (name: string, spec: ResourcePool['spec'] = {}): ResourcePool => ({ apiVersion, kind: 'ResourcePool', metadata: { name }, spec });
+const workspace = (name: string, pools?: string[]): Workspace => ({ apiVersion, kind: 'Workspace', metadata: { name }, spec: pools ? { pools } : {} });
+const tag = { key: 'octopus.pcl.ac.cn/resource', valuePrefix: '' };
+
+describe('resolvePool', () => {
+  const pools = new Map([
+    ['gpu', pool('gpu')],
+    ['serving', pool('serving', { jobTypes: ['Serving'] })],
+  ]);
+  it.each([
+    { name: 'a namespace that is no workspace may use any pool', namespace: 'scratch', workspaces: [], pool: 'gpu', want: { ok: true } },
+    { name: 'a workspace without spec.pools may use any pool', namespace: 'team-a', workspaces: [workspace('team-a')], pool: 'gpu', want: { ok: true } },
+    { name: 'a workspace may use a pool it lists', namespace: 'team-a', workspaces: [workspace('team-a', ['cpu', 'gpu'])], pool: 'gpu', want: { ok: true } },
+    {
+      name: 'a workspace may not use a pool it does not list, even one that exists',
+      namespace: 'team-a',
+      workspaces: [workspace('team-a', ['cpu', 'npu'])],
+      pool: 'gpu',
+      want: { ok: false, reason: 'PoolNotInWorkspace', message: 'ResourcePool gpu is not one Workspace team-a may use (spec.pools: cpu, npu)' },
+    },
+    {
+      name: "another workspace's list does not apply",
+      namespace: 'team-a',
+      workspaces: [workspace('team-b', ['cpu'])],
+      pool: 'gpu',
+      want: { ok: true },
+    },
+    { name: 'a missing pool', namespace: 'team-a', workspaces: [], pool: 'tpu', want: { ok: false, reason: 'PoolNotFound', message: 'ResourcePool tpu not found' } },
+    {
+      name: 'a pool that does not take training jobs',
+      namespace: 'team-a',
+      workspaces: [],
+      pool: 'serving',
+      want: { ok: false, reason: 'PoolNotForTraining', message: 'ResourcePool serving does not accept training jobs (jobTypes: Serving)' },
+    },
+  ])('$name', ({ namespace, workspaces, pool: name, want }) => {
+    const byName = new Map(workspaces.map((w) => [w.metadata.name!, w]));
+    const got = resolvePool(name, namespace, { pool: (n) => pools.get(n), workspace: (n) => byName.get(n) }, tag, trainingPoolUse);
+    expect(got).toMatchObject(want);
+  });
+});
