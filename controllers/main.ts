@@ -9,6 +9,7 @@ import { Manager } from './runtime/index.js';
 import { parseOptions, usage, type ControllerOptions } from './options.js';
 import type { ControllerSetup } from './context.js';
 import { setupAlgorithmController } from './algorithm/controller.js';
+import { setupSharedVolumeController } from './assets/shared-volumes.js';
 import { setupDatasetController } from './dataset/controller.js';
 import { setupImageController } from './image/controller.js';
 import { setupModelController } from './model/controller.js';
@@ -21,7 +22,7 @@ import { setupNotebookController } from './notebook/controller.js';
 import { setupModelServiceController } from './modelservice/controller.js';
 
 /** Every controller, in no particular order: each reconciles from its own informers. */
-export const controllers: ControllerSetup[] = [setupJobController, setupQuotaController, setupResourcePoolController, setupResourceSpecController, setupDatasetController, setupAlgorithmController, setupImageController, setupModelController, setupWorkspaceController, setupNotebookController, setupModelServiceController];
+export const controllers: ControllerSetup[] = [setupJobController, setupQuotaController, setupResourcePoolController, setupResourceSpecController, setupDatasetController, setupAlgorithmController, setupImageController, setupModelController, setupWorkspaceController, setupNotebookController, setupModelServiceController, setupSharedVolumeController];
 
 export function loadKubeConfig(options: Pick<ControllerOptions, 'kubeconfig'>): KubeConfig {
   const kc = new KubeConfig();

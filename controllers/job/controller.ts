@@ -7,6 +7,7 @@ import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod } from '@kubernet
 import type { Algorithm, Dataset, Image, Job, Model, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseQuantity, parseResources } from '../../apis/quantity.js';
+import { localMounts, ShareError } from '../assets/share.js';
 import { registerJobOutput } from '../model/output.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import type { ControllerContext, ControllerSetup } from '../context.js';
@@ -124,12 +125,19 @@ export class JobReconciler {
       return;
     }
     await Promise.all(decision.deletePods.map((name) => this.deletePod(job, name)));
+    let notShared = false;
     if (decision.createPods && active) {
       if (!refs.ok) {
         // Admitted, then a reference broke (say, its dataset was deleted): nothing to start pods from.
         cond(decision.status, job, now, C.Running, 'False', refs.reason, refs.message);
       } else {
-        await this.createChildren(job, decision.status, refs.refs, pods);
+        try {
+          await this.createChildren(job, decision.status, await localMounts(this.manager, cached, refs.refs), pods);
+        } catch (err) {
+          if (!(err instanceof ShareError)) throw err;
+          cond(decision.status, job, now, C.Running, 'False', R.NotShareable, err.message);
+          notShared = true;
+        }
       }
     }
 
@@ -140,7 +148,7 @@ export class JobReconciler {
     if (changed && (wasQueued !== (decision.status.phase === 'Queued') || decision.status.phase !== cached.status?.phase)) this.onQueueChanged();
 
     const waits = [decision.requeueAfterMs];
-    if (!refs.ok) waits.push(unresolvedRecheckMs);
+    if (!refs.ok || notShared) waits.push(unresolvedRecheckMs);
     if (decision.status.phase === 'Queued' && decision.status.backoffUntil) waits.push(Math.max(0, Date.parse(decision.status.backoffUntil) - now));
     const next = waits.filter((w): w is number => w !== undefined);
     return next.length ? { requeueAfterMs: Math.min(...next) } : undefined;

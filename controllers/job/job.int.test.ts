@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { Job, Model, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
+import { apiVersion, group, version, type Dataset, type Job, type Model, type Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { sharedClaimName } from '../assets/share.js';
 import { installCrds } from '../../e2e/harness/crds.js';
-import { createPool, createQuota, createSpec, deleteCluster, getNamespaced, job, patchNamespaced, sim, type TestPool } from '../../e2e/harness/fixtures.js';
+import { createNamespaced, createPool, createQuota, createSpec, deleteCluster, getNamespaced, job, patchNamespaced, sim, type TestPool } from '../../e2e/harness/fixtures.js';
 import { createTestNamespace, deleteNamespace, eventually, testKubeConfig } from '../../e2e/harness/kube.js';
 import { startOctopus, type RunningOctopus } from '../../e2e/harness/octopus.js';
 import { labels } from './pods.js';
@@ -189,5 +190,55 @@ describe('Job admission and pods on the real plane', () => {
     expect(v.origin).toBe('Job');
     expect(v.claimName).toBe('train-output');
     expect(v.lineage).toMatchObject({ job: { name: 'train', namespace: ns, uid: done.metadata.uid }, attempt: 0, image: 'docker.io/library/python:3.12' });
+  });
+
+  it('mounts a Public dataset of another namespace through a read-only claim pair on the same volume, gone with the job', async () => {
+    const owner = await namespace('job-share-src');
+    const ns = await namespace('job-share');
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedPersistentVolumeClaim({ namespace: owner, body: { metadata: { name: 'imagenet' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+    const source = await eventually('source claim bound', async () => {
+      const c = await core.readNamespacedPersistentVolumeClaim({ name: 'imagenet', namespace: owner });
+      return c.status?.phase === 'Bound' ? c : undefined;
+    });
+    const sourceVolume = await core.readPersistentVolume({ name: source.spec!.volumeName! });
+    await createNamespaced<Dataset>(kc, 'datasets', { apiVersion, kind: 'Dataset', metadata: { name: 'imagenet', namespace: owner }, spec: { visibility: 'Public', versions: [{ name: 'v1', source: { pvc: { claimName: 'imagenet' } } }] } });
+    await job(ns, 'reader')
+      .pool(pool.name)
+      .with({ datasets: [{ name: 'imagenet', namespace: owner, version: 'v1' }] })
+      .task({ name: 'w', resourceSpec: gpu1, podMetadata: { annotations: sim('Run') } })
+      .create(kc);
+    await waitPhase(ns, 'reader', 'Running');
+
+    const claimName = sharedClaimName({ namespace: owner, claimName: 'imagenet' });
+    const [pod] = await jobPods(ns, 'reader');
+    const volume = pod!.spec!.volumes!.find((v) => v.persistentVolumeClaim?.claimName === claimName);
+    expect(volume).toBeDefined();
+    expect(pod!.spec!.containers[0]!.volumeMounts!.find((m) => m.name === volume!.name)).toMatchObject({ readOnly: true });
+    const claim: V1PersistentVolumeClaim = await eventually('shared claim bound', async () => {
+      const c = await core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace: ns });
+      return c.status?.phase === 'Bound' ? c : undefined;
+    });
+    expect(claim.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Job', name: 'reader' })]);
+    const shared = await core.readPersistentVolume({ name: claim.spec!.volumeName! });
+    // The same storage, read-only, and nothing copied: no Secret appeared in the consumer namespace.
+    expect(shared.spec?.hostPath?.path).toBe(sourceVolume.spec?.hostPath?.path);
+    expect(shared.spec).toMatchObject({ accessModes: ['ReadOnlyMany'], persistentVolumeReclaimPolicy: 'Retain' });
+    expect((await core.listNamespacedSecret({ namespace: ns })).items).toEqual([]);
+
+    await kc.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({ group, version, plural: 'jobs', namespace: ns, name: 'reader' });
+    await eventually(
+      'shared claim and volume removed',
+      async () => {
+        const left = await Promise.all([
+          core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace: ns }).then(() => 'claim', () => undefined),
+          core.readPersistentVolume({ name: shared.metadata!.name! }).then(() => 'volume', () => undefined),
+        ]);
+        return left.every((x) => x === undefined) ? true : undefined;
+      },
+      90_000,
+    );
+    // The source is untouched.
+    expect((await core.readPersistentVolume({ name: sourceVolume.metadata!.name! })).status?.phase).toBe('Bound');
   });
 });

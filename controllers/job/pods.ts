@@ -22,6 +22,8 @@ export const mpiHostfileDir = '/etc/mpi';
 /** A claim (or ConfigMap) holding content, with the path inside it. */
 export interface Mount {
   claimName?: string;
+  /** Set when the claim is another namespace's (a Public asset's): it is mounted through a shared pair. */
+  claimNamespace?: string;
   configMapName?: string;
   subPath?: string;
 }

@@ -44,8 +44,22 @@ export type ReferenceResult = { ok: true; refs: ResolvedReferences } | { ok: fal
 
 const missingReason = { Dataset: R.DatasetNotFound, Algorithm: R.AlgorithmNotFound, Model: R.ModelNotFound } as const;
 
-function mountOf(m: ResolvedVersion): Mount {
-  return { ...(m.claimName ? { claimName: m.claimName } : {}), ...(m.configMapName ? { configMapName: m.configMapName } : {}), ...(m.subPath ? { subPath: m.subPath } : {}) };
+/**
+ * Where a resolved version is mounted from. A claim of another namespace is shared into the
+ * workload's when its children are made; a ConfigMap cannot be, short of copying it.
+ */
+function mountOf(m: ResolvedVersion, ns: string, kind: string): { ok: true; mount: Mount } | Failure {
+  const foreign = m.namespace !== ns;
+  if (foreign && m.configMapName) return fail(R.NotShareable, `${kind} ${m.namespace}/${m.name} version ${m.version} lives in ConfigMap ${m.configMapName}, which cannot be mounted from namespace ${ns}`);
+  return {
+    ok: true,
+    mount: {
+      ...(m.claimName ? { claimName: m.claimName } : {}),
+      ...(foreign && m.claimName ? { claimNamespace: m.namespace } : {}),
+      ...(m.configMapName ? { configMapName: m.configMapName } : {}),
+      ...(m.subPath ? { subPath: m.subPath } : {}),
+    },
+  };
 }
 
 function failure(kind: keyof typeof missingReason, r: Exclude<Resolution, ResolvedVersion>): { reason: string; message: string } {
@@ -74,8 +88,8 @@ export function resolveModelVersion(ref: AssetReference, namespace: string, look
   const mNs = ref.namespace ?? namespace;
   const r = resolveAssetVersion(lookups.model(mNs, ref.name) as VersionedAsset | undefined, ref, namespace);
   if (!r.resolved) return { ok: false, ...failure('Model', r) };
-  if (mNs !== namespace) return fail(R.NotPublic, `Model ${mNs}/${ref.name}: mounting another workspace's model is not supported yet; copy it into this workspace`);
-  return { ok: true, mount: mountOf(r), version: r.version };
+  const mount = mountOf(r, namespace, 'Model');
+  return mount.ok ? { ok: true, mount: mount.mount, version: r.version } : mount;
 }
 
 /** Which workload type asks for a pool, and how a refusal is worded. */
@@ -149,7 +163,9 @@ export function resolveWorkload(w: WorkloadReferences, ns: string, lookups: Look
     const a = w.algorithm;
     const r = resolveAssetVersion(lookups.algorithm(a.namespace ?? ns, a.name) as VersionedAsset | undefined, a, ns);
     if (!r.resolved) return { ok: false, ...failure('Algorithm', r) };
-    refs.code = mountOf(r);
+    const mount = mountOf(r, ns, 'Algorithm');
+    if (!mount.ok) return mount;
+    refs.code = mount.mount;
     const algorithm = lookups.algorithm(a.namespace ?? ns, a.name)!;
     const versionSpec = algorithm.spec.versions?.find((v) => v.name === r.version);
     const entrypoint = versionSpec?.entrypoint ?? algorithm.spec.entrypoint;
@@ -161,8 +177,9 @@ export function resolveWorkload(w: WorkloadReferences, ns: string, lookups: Look
     const dsNs = d.namespace ?? ns;
     const r = resolveAssetVersion(lookups.dataset(dsNs, d.name) as VersionedAsset | undefined, d, ns);
     if (!r.resolved) return { ok: false, ...failure('Dataset', r) };
-    if (dsNs !== ns) return fail(R.NotPublic, `Dataset ${dsNs}/${d.name}: mounting another workspace's dataset is not supported yet; copy it into this workspace`);
-    refs.datasets.push({ name: d.name, ...mountOf(r) });
+    const mount = mountOf(r, ns, 'Dataset');
+    if (!mount.ok) return mount;
+    refs.datasets.push({ name: d.name, ...mount.mount });
     refs.lineage.datasets.push({ name: d.name, namespace: dsNs, version: r.version });
   }
 

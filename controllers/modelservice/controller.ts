@@ -5,9 +5,11 @@
  * writes; a new model version changes the pod template, and the Deployment rolls.
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import type { Model, ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { JobReasons, type Model, type ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { localMount, ShareError } from '../assets/share.js';
 import type { ControllerSetup } from '../context.js';
 import { assetLookups } from '../job/controller.js';
+import type { Mount } from '../job/pods.js';
 import { core, octopus } from '../resources.js';
 import { applyOwnedChild, enqueueController, isControlledBy, type Informer, type Manager, type Result } from '../runtime/index.js';
 import { expose, exposureCaches, serviceUrl, type ExposureCaches } from './expose.js';
@@ -37,7 +39,11 @@ export class ModelServiceReconciler {
     const resolved = resolveServing(ms, this.lookups, { key: this.options.resourceTagKey, valuePrefix: this.options.resourceTagValuePrefix });
     const deployment = this.children.deployments.get(key);
     // Unresolved, the Deployment stays as it was: a typo in a new version must not stop the one being served.
-    const applied = resolved.ok ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, resolved.refs, this.options.runAsUser), deployment, quantityEquivalent) : undefined;
+    const model = resolved.ok ? await this.localModel(ms, resolved.refs.model) : undefined;
+    const applied =
+      resolved.ok && model && !('notShared' in model)
+        ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, { ...resolved.refs, model }, this.options.runAsUser), deployment, quantityEquivalent)
+        : undefined;
     const exposed = await expose(this.manager.client, this.children, { owner: ms, labels: childLabels(ms), selector: selectorLabels(ms), ingress: ms.spec.ingress, domain: this.options.ingressDomain });
     const problem = applied?.problem ?? exposed;
 
@@ -53,7 +59,18 @@ export class ModelServiceReconciler {
     );
     const { changed, object } = await this.manager.client.updateStatusIfChanged(octopus.ModelService, ms, status);
     if (changed) for (const e of servingEvents(ms, ms.status, status)) this.manager.events.record({ regarding: object, ...e });
-    return resolved.ok ? undefined : { requeueAfterMs: unresolvedRecheckMs };
+    return resolved.ok && model && !('notShared' in model) ? undefined : { requeueAfterMs: unresolvedRecheckMs };
+  }
+
+  /** The served version's claim, shared into this namespace when it is another's; an Event says why it cannot be yet. */
+  private async localModel(ms: ModelService, model: Mount): Promise<Mount | { notShared: true }> {
+    try {
+      return await localMount(this.manager, ms, model);
+    } catch (err) {
+      if (!(err instanceof ShareError)) throw err;
+      this.manager.events.record({ regarding: ms, type: 'Warning', reason: JobReasons.NotShareable, note: err.message });
+      return { notShared: true };
+    }
   }
 }
 

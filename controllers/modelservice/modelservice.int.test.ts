@@ -5,6 +5,7 @@ import { installCrds } from '../../e2e/harness/crds.js';
 import { createNamespaced, createPool, getNamespaced, job, patchNamespaced, sim, type TestPool } from '../../e2e/harness/fixtures.js';
 import { createTestNamespace, deleteNamespace, eventually, testKubeConfig } from '../../e2e/harness/kube.js';
 import { startOctopus, type RunningOctopus } from '../../e2e/harness/octopus.js';
+import { sharedClaimName } from '../assets/share.js';
 import { CountingProxy } from '../assets/testing/counting-proxy.js';
 import { assetLookups } from '../job/controller.js';
 import { desiredHashAnnotation, holdsDesired, withDesiredHash } from '../runtime/index.js';
@@ -171,16 +172,22 @@ describe('ModelService controller on the real plane', () => {
     await waitFor(ns, 'later', 'Available serving train-3', (ms) => ms.status?.phase === 'Available' && ms.status.modelVersion === 'train-3');
   });
 
-  it('does not mount a Model of another namespace: Private is refused, Public is not supported yet', async () => {
+  it('serves a Model of another namespace only when Public, through a read-only claim shared into its own', async () => {
     const other = await namespace('oms-other');
     await createNamespaced(kc, 'modelservices', modelService(other, 'borrow', { model: { name: 'resnet', namespace: ns, version: 'train-1' } }));
     const refused = await waitFor(other, 'borrow', 'NotPublic', (ms) => condition(ms, 'ReferencesResolved')?.reason === 'NotPublic');
     expect(condition(refused, 'ReferencesResolved')?.message).toBe(`Model ${ns}/resnet is not Public, so it cannot be used from namespace ${other}`);
+    await expect(readDeployment(other, 'borrow')).rejects.toMatchObject({ code: 404 });
 
     await patchNamespaced(kc, 'models', ns, 'resnet', { spec: { visibility: 'Public' } });
-    const unsupported = await waitFor(other, 'borrow', 'not supported', (ms) => condition(ms, 'ReferencesResolved')?.message.includes('not supported yet') ?? false);
-    expect(condition(unsupported, 'ReferencesResolved')?.reason).toBe('NotPublic');
-    expect(unsupported.status?.phase).toBe('Preparing');
-    await expect(readDeployment(other, 'borrow')).rejects.toMatchObject({ code: 404 });
+    await waitFor(other, 'borrow', 'resolved', (ms) => condition(ms, 'ReferencesResolved')?.status === 'True');
+    const model = await getNamespaced<Model>(kc, 'models', ns, 'resnet');
+    const sourceClaim = model.status!.versions!.find((v) => v.name === 'train-1')!.claimName!;
+    const deployment = await eventually('Deployment in the other namespace', () => readDeployment(other, 'borrow').catch(() => undefined));
+    const volumes = deployment.spec!.template.spec!.volumes!;
+    expect(volumes.map((v) => v.persistentVolumeClaim?.claimName)).toContain(sharedClaimName({ namespace: ns, claimName: sourceClaim }));
+    const claim = await kc.makeApiClient(CoreV1Api).readNamespacedPersistentVolumeClaim({ name: sharedClaimName({ namespace: ns, claimName: sourceClaim }), namespace: other });
+    expect(claim.spec?.accessModes).toEqual(['ReadOnlyMany']);
+    expect(claim.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'ModelService', name: 'borrow' })]);
   });
 });

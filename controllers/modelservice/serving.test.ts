@@ -61,10 +61,10 @@ describe('resolveServing', () => {
     expect(r).toEqual({ ok: false, reason: wantReason, message: wantMessage });
   });
 
-  it('a Public model of another namespace is refused for now, like a Job refuses it', () => {
+  it('a Public model of another namespace resolves to its claim there, to be shared into this one', () => {
     const shared = { ...model, metadata: { name: 'resnet50', namespace: 'shared' }, spec: { visibility: 'Public' } } as Model;
     const r = resolveServing(makeService({ model: { name: 'resnet50', namespace: 'shared', version: 'v1' } }), lookups({ model: () => shared }), tag);
-    expect(r).toMatchObject({ ok: false, reason: 'NotPublic', message: expect.stringContaining('not supported yet') });
+    expect(r).toMatchObject({ ok: true, refs: { model: { claimName: 'train-1-output', claimNamespace: 'shared' }, version: 'v1' } });
   });
 
   it('resolves the version claim, the pool and the ResourceSpec', () => {

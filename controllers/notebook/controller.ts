@@ -11,8 +11,9 @@
  * volumeClaimTemplates.
  */
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { JobReasons, type Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { notebookLabel } from '../admission/workloads.js';
+import { localMounts, ShareError } from '../assets/share.js';
 import { schedulingCaches } from '../cluster/caches.js';
 import type { ControllerContext, ControllerSetup } from '../context.js';
 import { assetLookups } from '../job/controller.js';
@@ -58,14 +59,23 @@ export class NotebookReconciler {
     const problem = await expose(this.manager.client, this.children, { owner: nb, labels: notebookLabels(nb), selector: { [notebookLabel]: nb.metadata.name! }, ingress: nb.spec.ingress, domain: options.ingressDomain });
     if (problem) markFailed(decision, nb, problem.reason, problem.message, now);
     if (decision.deletePod && ours && !ours.metadata?.deletionTimestamp) await this.manager.client.deleteIgnoreNotFound(ours);
+    let notShared = false;
     if (decision.createPod && refs.ok && decision.status.admission) {
-      const refused = await this.start(nb, buildNotebookPod({ notebook: nb, admission: decision.status.admission, refs: refs.refs, runAsUser: options.runAsUser }));
-      if (refused) markFailed(decision, nb, refused.reason, refused.message, now);
+      try {
+        const local = await localMounts(this.manager, nb, refs.refs);
+        const refused = await this.start(nb, buildNotebookPod({ notebook: nb, admission: decision.status.admission, refs: local, runAsUser: options.runAsUser }));
+        if (refused) markFailed(decision, nb, refused.reason, refused.message, now);
+      } catch (err) {
+        if (!(err instanceof ShareError)) throw err;
+        // Not bound yet, most likely: retried like an unresolved reference.
+        this.manager.events.record({ regarding: nb, type: 'Warning', reason: JobReasons.NotShareable, note: err.message });
+        notShared = true;
+      }
     }
 
     const { changed, object } = await this.manager.client.updateStatusIfChanged(octopus.Notebook, nb, decision.status);
     if (changed) for (const e of decision.events) this.manager.events.record({ regarding: object, ...e });
-    const waits = [decision.requeueAfterMs, refs.ok ? undefined : unresolvedRecheckMs].filter((w): w is number => w !== undefined);
+    const waits = [decision.requeueAfterMs, refs.ok && !notShared ? undefined : unresolvedRecheckMs].filter((w): w is number => w !== undefined);
     return waits.length ? { requeueAfterMs: Math.min(...waits) } : undefined;
   }
 

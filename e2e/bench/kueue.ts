@@ -8,7 +8,7 @@
  * webhooks are not registered: Jobs are created the way its defaulting webhook leaves them
  * (suspended, with a queue-name label).
  *
- *   npm run bench:kueue -- --nodes 200 --jobs 2000 [--workspaces 50] [--run 10s] [--qps 50] [--keep]
+ *   npm run bench:kueue -- --nodes 200 --jobs 2000 [--workspaces 50] [--run 10s] [--qps 50, 0 = unlimited] [--keep]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     run: { type: 'string', default: '10s' },
     'metrics-port': { type: 'string', default: '18090' },
     ttl: { type: 'string', default: '0' },
-    // Kueue's shipped manager config throttles its API client to 50 QPS (burst 100); a negative value lifts the limit.
+    // Kueue's shipped manager config throttles its API client to 50 QPS (burst 100); 0 lifts the limit.
     qps: { type: 'string', default: '50' },
     keep: { type: 'boolean', default: false },
   },
@@ -41,7 +41,8 @@ const nodes = Number(values.nodes);
 const jobs = Number(values.jobs);
 const workspaces = Number(values.workspaces);
 const metricsPort = Number(values['metrics-port']);
-const qps = Number(values.qps);
+// Kueue takes a negative QPS as "no client-side limit" (0 would mean its default, 20).
+const qps = Number(values.qps) > 0 ? Number(values.qps) : -1;
 const gangSizes = [1, 2, 4, 8];
 
 const kueueModule = 'sigs.k8s.io/kueue';
@@ -156,7 +157,7 @@ function kueueConfig(webhookCertDir: string): string {
     manageJobsWithoutQueueName: false,
     integrations: { frameworks: ['batch/job'] },
     featureGates: { VisibilityOnDemand: false },
-    clientConnection: { qps, burst: qps * 2 },
+    clientConnection: { qps, burst: Math.max(1, qps * 2) },
     controller: {
       groupKindConcurrency: {
         'Job.batch': 5,
@@ -485,7 +486,7 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       kueueVersion,
-      clientQps: qps,
+      clientQps: qps > 0 ? qps : 'unlimited',
       nodes,
       jobs,
       workspaces,

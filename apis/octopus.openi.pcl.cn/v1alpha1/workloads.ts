@@ -55,6 +55,7 @@ export const JobReasons = {
   ModelNotFound: 'ModelNotFound',
   VersionNotReady: 'VersionNotReady',
   NotPublic: 'NotPublic',
+  NotShareable: 'NotShareable',
   PoolNotFound: 'PoolNotFound',
   PoolNotInWorkspace: 'PoolNotInWorkspace',
   PoolNotForTraining: 'PoolNotForTraining',
