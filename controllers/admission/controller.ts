@@ -27,6 +27,8 @@ export const admissionCycleKey = 'cycle';
 
 /** A waiting job's message (which carries changing numbers) is refreshed at most this often; its reason at once. */
 const waitingMessageRefreshMs = 60_000;
+/** Message-only refreshes of waiting workloads, all of them together, per second (and the most saved up). */
+const messageRefreshesPerSecond = 5;
 /** Cycles run back to back under churn; this gap lets a burst of events fold into one. */
 const minCycleGapMs = 100;
 /** Status writes in flight at once, so a cycle admitting hundreds of jobs does not take minutes. */
@@ -64,6 +66,8 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
   const tag = { key: options.resourceTagKey, valuePrefix: options.resourceTagValuePrefix };
   const messageWrittenAt = new Map<string, number>();
   let lastCycleEnd = 0;
+  let refreshTokens = messageRefreshesPerSecond;
+  let tokensAt = 0;
 
   function pending(now: number): PendingWorkload[] {
     const specs = new Map(caches.specs.list().map((s) => [s.metadata.name!, s]));
@@ -210,17 +214,45 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     if (kind === 'Job') onJobAdmitted(`${obj.metadata.namespace}/${obj.metadata.name}`);
   }
 
-  async function tellWaiting(w: Waiting, now: number): Promise<void> {
+  /** What telling `w` its wait would change: its reason (written at once), only its message (written when due), or nothing. */
+  function waitingChange(w: Waiting, now: number): 'reason' | 'message' | undefined {
+    const found = lookup(w.key);
+    if (!found?.obj.status) return undefined;
+    const current = findCondition(found.obj.status.conditions as Condition[] | undefined, C.Admitted);
+    if (current?.reason !== w.reason) return 'reason';
+    if (current?.message === w.message || now - (messageWrittenAt.get(w.key) ?? 0) < waitingMessageRefreshMs) return undefined;
+    return 'message';
+  }
+
+  async function tellWaiting(w: Waiting, now: number, reasonChanged: boolean): Promise<void> {
     const found = lookup(w.key);
     if (!found?.obj.status) return;
     const { resource, obj } = found;
-    const current = findCondition(obj.status!.conditions as Condition[] | undefined, C.Admitted);
-    const reasonChanged = current?.reason !== w.reason;
-    if (!reasonChanged && (current?.message === w.message || now - (messageWrittenAt.get(w.key) ?? 0) < waitingMessageRefreshMs)) return;
     const conditions = setCondition(obj.status!.conditions as Condition[] | undefined, { type: C.Admitted, status: 'False', reason: w.reason, message: w.message }, obj.metadata.generation, now);
     if (!(await write(resource, obj, { ...structuredClone(obj.status!), conditions }))) return;
     messageWrittenAt.set(w.key, now);
     if (reasonChanged) manager.events.record({ regarding: obj, type: 'Normal', reason: w.reason, note: w.message });
+  }
+
+  /**
+   * The waiting workloads to write this cycle: every changed reason, and message refreshes from a
+   * budget of `messageRefreshesPerSecond`, stalest first — thousands of queued jobs whose numbers
+   * move must not turn into thousands of writes a minute.
+   */
+  function waitingWrites(waiting: Waiting[], now: number): { w: Waiting; reasonChanged: boolean }[] {
+    refreshTokens = Math.min(messageRefreshesPerSecond, refreshTokens + ((now - tokensAt) / 1000) * messageRefreshesPerSecond);
+    tokensAt = now;
+    const reasons: { w: Waiting; reasonChanged: boolean }[] = [];
+    const refreshes: Waiting[] = [];
+    for (const w of waiting) {
+      const change = waitingChange(w, now);
+      if (change === 'reason') reasons.push({ w, reasonChanged: true });
+      else if (change === 'message') refreshes.push(w);
+    }
+    refreshes.sort((a, b) => (messageWrittenAt.get(a.key) ?? 0) - (messageWrittenAt.get(b.key) ?? 0));
+    const due = refreshes.slice(0, Math.floor(refreshTokens));
+    refreshTokens -= due.length;
+    return [...reasons, ...due.map((w) => ({ w, reasonChanged: false }))];
   }
 
   const controller = manager.addController({
@@ -232,7 +264,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const result = admissionCycle({ pending: pending(started), active: active(), pools: pools(), quotas: quotas(), policies: caches.policies.list() });
       metrics.cycle(result, manager.clock.now() - started);
       await inParallel(result.admitted, writeConcurrency, (a) => admit(a, started));
-      await inParallel(result.waiting, writeConcurrency, (w) => tellWaiting(w, started));
+      await inParallel(waitingWrites(result.waiting, started), writeConcurrency, ({ w, reasonChanged }) => tellWaiting(w, started, reasonChanged));
       lastCycleEnd = manager.clock.now();
       for (const key of messageWrittenAt.keys()) if (!lookup(key)) messageWrittenAt.delete(key);
       // Jobs in backoff become eligible by time alone.

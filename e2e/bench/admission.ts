@@ -159,85 +159,97 @@ async function main(): Promise<void> {
   const resultsDir = join(repoRoot, 'e2e', 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const controller = startControllerProcess(process.env.E2E_KUBECONFIG ?? kubeconfigPath(), ['--no-leader-elect', '--metrics-port', String(metricsPort), '--log-level', 'warn', '--workers', '8'], join(resultsDir, 'admission-controller.log'));
-  const pid = controller.child.pid!;
-  for (;;) {
-    try {
-      await scrape();
-      break;
-    } catch {
-      await sleep(200);
+  // Whatever happens, the controller stops and the cluster is left as it was found.
+  try {
+    const pid = controller.child.pid!;
+    for (;;) {
+      try {
+        await scrape();
+        break;
+      } catch {
+        await sleep(200);
+      }
     }
-  }
-  const started = Date.now();
-  let submittedAt = 0;
-  const submit = inParallel(Array.from({ length: jobs }, (_, i) => i), 16, async (i) => {
-    await custom.createNamespacedCustomObject({ group, version, plural: 'jobs', namespace: names[i % names.length]!, body: jobBody(names[i % names.length]!, i) });
-  }).then(() => (submittedAt = Date.now()));
+    const started = Date.now();
+    let submittedAt = 0;
+    const submit = inParallel(Array.from({ length: jobs }, (_, i) => i), 16, async (i) => {
+      await custom.createNamespacedCustomObject({ group, version, plural: 'jobs', namespace: names[i % names.length]!, body: jobBody(names[i % names.length]!, i) });
+    }).then(() => (submittedAt = Date.now()));
 
-  let peak = 0;
-  let admitted = 0;
-  let lastProgress = started;
-  let lastAdmitted = 0;
-  const samples: { t: number; admitted: number; rssMiB: number }[] = [];
-  while (admitted < jobs) {
-    await sleep(1000);
-    const m = await scrape();
-    admitted = m.get('octopus_admission_attempts_total') ?? 0;
-    const p = procStats(pid);
-    peak = Math.max(peak, p.peakMiB);
-    samples.push({ t: (Date.now() - started) / 1000, admitted, rssMiB: Math.round(p.rssMiB) });
-    if (admitted !== lastAdmitted) {
-      lastAdmitted = admitted;
-      lastProgress = Date.now();
+    let peak = 0;
+    let failedScrapes = 0;
+    let admitted = 0;
+    let lastProgress = started;
+    let lastAdmitted = 0;
+    const samples: { t: number; admitted: number; rssMiB: number }[] = [];
+    while (admitted < jobs) {
+      await sleep(1000);
+      // A busy controller may drop a scrape; the next one counts the same totals.
+      const m = await scrape().catch((err: unknown) => {
+        failedScrapes++;
+        console.error(`  metrics scrape failed: ${(err as Error).message}`);
+        return undefined;
+      });
+      if (!m) continue;
+      admitted = m.get('octopus_admission_attempts_total') ?? 0;
+      const p = procStats(pid);
+      peak = Math.max(peak, p.peakMiB);
+      samples.push({ t: (Date.now() - started) / 1000, admitted, rssMiB: Math.round(p.rssMiB) });
+      if (admitted !== lastAdmitted) {
+        lastAdmitted = admitted;
+        lastProgress = Date.now();
+      }
+      if (samples.length % 10 === 0) console.log(`  ${Math.round((Date.now() - started) / 1000)}s: ${admitted}/${jobs} admitted, controller RSS ${Math.round(p.rssMiB)} MiB`);
+      if (Date.now() - lastProgress > 180_000) {
+        console.error('no admission for 3 minutes; giving up');
+        break;
+      }
     }
-    if (samples.length % 10 === 0) console.log(`  ${Math.round((Date.now() - started) / 1000)}s: ${admitted}/${jobs} admitted, controller RSS ${Math.round(p.rssMiB)} MiB`);
-    if (Date.now() - lastProgress > 180_000) {
-      console.error('no admission for 3 minutes; giving up');
-      break;
-    }
+    const admittedAt = Date.now();
+    await submit;
+    const cycles = await scrape();
+    const stats = procStats(pid);
+    const seconds = (admittedAt - started) / 1000;
+    const pods = jobs * (gangSizes.reduce((a, b) => a + b, 0) / gangSizes.length);
+    const result = {
+      date: new Date().toISOString(),
+      nodes,
+      jobs,
+      workspaces,
+      podRunTime: values.run,
+      admitted,
+      complete: admitted >= jobs,
+      submitSeconds: (submittedAt - started) / 1000,
+      admitAllSeconds: seconds,
+      jobsAdmittedPerSecond: admitted / seconds,
+      podsCreatedPerSecond: pods / seconds,
+      controllerPeakRssMiB: Math.round(peak),
+      controllerCpuSeconds: stats.cpuSeconds,
+      controllerCpuPercent: Math.round((stats.cpuSeconds / seconds) * 100),
+      failedScrapes,
+      admissionCycles: cycles.get('octopus_admission_cycle_duration_seconds_count') ?? 0,
+      meanCycleMs: ((cycles.get('octopus_admission_cycle_duration_seconds_sum') ?? 0) / Math.max(1, cycles.get('octopus_admission_cycle_duration_seconds_count') ?? 1)) * 1000,
+      samples,
+    };
+    const file = join(resultsDir, `admission-${nodes}n-${jobs}j-${result.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    console.table({
+      'jobs admitted': `${admitted}/${jobs}`,
+      'time to admit all (s)': seconds.toFixed(1),
+      'submission took (s)': result.submitSeconds.toFixed(1),
+      'jobs admitted/s': result.jobsAdmittedPerSecond.toFixed(1),
+      'pods created/s': result.podsCreatedPerSecond.toFixed(1),
+      'controller peak RSS (MiB)': result.controllerPeakRssMiB,
+      'controller CPU (s, % of wall)': `${stats.cpuSeconds.toFixed(1)} (${result.controllerCpuPercent}%)`,
+      'admission cycles (mean ms)': `${result.admissionCycles} (${result.meanCycleMs.toFixed(1)})`,
+      'job queue wait / work (mean ms)': `${meanMs(cycles, 'job', 'queue').toFixed(0)} / ${meanMs(cycles, 'job', 'work').toFixed(0)}`,
+      'admission queue wait / work (mean ms)': `${meanMs(cycles, 'admission', 'queue').toFixed(0)} / ${meanMs(cycles, 'admission', 'work').toFixed(0)}`,
+    });
+    console.log(`wrote ${file}`);
+  } finally {
+    await controller.kill('SIGTERM');
+    if (!values.keep) await cleanup(names);
   }
-  const admittedAt = Date.now();
-  await submit;
-  const cycles = await scrape();
-  const stats = procStats(pid);
-  await controller.kill('SIGTERM');
-  const seconds = (admittedAt - started) / 1000;
-  const pods = jobs * (gangSizes.reduce((a, b) => a + b, 0) / gangSizes.length);
-  const result = {
-    date: new Date().toISOString(),
-    nodes,
-    jobs,
-    workspaces,
-    podRunTime: values.run,
-    admitted,
-    complete: admitted >= jobs,
-    submitSeconds: (submittedAt - started) / 1000,
-    admitAllSeconds: seconds,
-    jobsAdmittedPerSecond: admitted / seconds,
-    podsCreatedPerSecond: pods / seconds,
-    controllerPeakRssMiB: Math.round(peak),
-    controllerCpuSeconds: stats.cpuSeconds,
-    controllerCpuPercent: Math.round((stats.cpuSeconds / seconds) * 100),
-    admissionCycles: cycles.get('octopus_admission_cycle_duration_seconds_count') ?? 0,
-    meanCycleMs: ((cycles.get('octopus_admission_cycle_duration_seconds_sum') ?? 0) / Math.max(1, cycles.get('octopus_admission_cycle_duration_seconds_count') ?? 1)) * 1000,
-    samples,
-  };
-  const file = join(resultsDir, `admission-${nodes}n-${jobs}j-${result.date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  console.table({
-    'jobs admitted': `${admitted}/${jobs}`,
-    'time to admit all (s)': seconds.toFixed(1),
-    'submission took (s)': result.submitSeconds.toFixed(1),
-    'jobs admitted/s': result.jobsAdmittedPerSecond.toFixed(1),
-    'pods created/s': result.podsCreatedPerSecond.toFixed(1),
-    'controller peak RSS (MiB)': result.controllerPeakRssMiB,
-    'controller CPU (s, % of wall)': `${stats.cpuSeconds.toFixed(1)} (${result.controllerCpuPercent}%)`,
-    'admission cycles (mean ms)': `${result.admissionCycles} (${result.meanCycleMs.toFixed(1)})`,
-    'job queue wait / work (mean ms)': `${meanMs(cycles, 'job', 'queue').toFixed(0)} / ${meanMs(cycles, 'job', 'work').toFixed(0)}`,
-    'admission queue wait / work (mean ms)': `${meanMs(cycles, 'admission', 'queue').toFixed(0)} / ${meanMs(cycles, 'admission', 'work').toFixed(0)}`,
-  });
-  console.log(`wrote ${file}`);
-  if (!values.keep) await cleanup(names);
 }
 
 main().catch((err: unknown) => {
