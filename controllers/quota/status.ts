@@ -9,7 +9,7 @@ import { QuotaConditions, QuotaReasons } from '../../apis/octopus.openi.pcl.cn/v
 import { addResources, display, formatDecimal, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { budgetProblems, quotaState } from '../admission/quota.js';
 import { reservations, waitingCount } from '../admission/workloads.js';
-import { setCondition, type Condition } from '../runtime/index.js';
+import { semanticEqual, setCondition, type Condition } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 
 export type QuotaStatus = NonNullable<Quota['status']>;
@@ -75,6 +75,7 @@ export function quotaStatus(quota: Quota, jobs: readonly Job[], notebooks: reado
 /** True when only the accounting moved (time passed under unchanged reservations). */
 export function onlyAccountingMoved(previous: QuotaStatus | undefined, next: QuotaStatus): boolean {
   if (!previous) return false;
-  const strip = (s: QuotaStatus) => JSON.stringify({ ...s, consumed: undefined, cost: undefined, accountedAt: undefined, conditions: undefined });
-  return strip(previous) === strip(next) && JSON.stringify(previous.conditions) === JSON.stringify(next.conditions);
+  // Semantic, not textual: the apiserver hands objects back with their keys sorted.
+  const strip = (s: QuotaStatus) => ({ ...s, consumed: undefined, cost: undefined, accountedAt: undefined });
+  return semanticEqual(strip(previous), strip(next));
 }
