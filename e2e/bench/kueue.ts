@@ -15,35 +15,22 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { request } from 'node:https';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition, type V1Job } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { resourceTagKey, simulatedNode } from '../../hack/cluster/nodes.js';
-import { kubeconfigPath, repoRoot } from '../../hack/cluster/paths.js';
+import { kubeconfigPath } from '../../hack/cluster/paths.js';
+import { downloadModule, goEnv, run } from '../../hack/cluster/tools.js';
 import { generateTlsBundle, type TlsBundle } from '../../webhooks/certs.js';
+import { waitNodesUsable } from '../harness/fixtures.js';
 import { eventually } from '../harness/kube.js';
+import { benchOptions, commonResult, createBenchNamespace, followAdmissions, gangSizes, gpusPerWorkspace, inParallel, ignoreConflict, report, resultsDir, waitForServiceAccounts } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    nodes: { type: 'string', default: '200' },
-    jobs: { type: 'string', default: '2000' },
-    workspaces: { type: 'string', default: '50' },
-    run: { type: 'string', default: '10s' },
-    'metrics-port': { type: 'string', default: '18090' },
-    ttl: { type: 'string', default: '0' },
-    // Kueue's shipped manager config throttles its API client to 50 QPS (burst 100); 0 lifts the limit.
-    qps: { type: 'string', default: '50' },
-    keep: { type: 'boolean', default: false },
-  },
-});
-const nodes = Number(values.nodes);
-const jobs = Number(values.jobs);
-const workspaces = Number(values.workspaces);
-const metricsPort = Number(values['metrics-port']);
+// Kueue's shipped manager config throttles its API client to 50 QPS (burst 100); 0 lifts the limit.
+const values = benchOptions(18090, { qps: '50' });
+const { nodes, jobs, workspaces, metricsPort } = values;
 // Kueue takes a negative QPS as "no client-side limit" (0 would mean its default, 20).
-const qps = Number(values.qps) > 0 ? Number(values.qps) : -1;
-const gangSizes = [1, 2, 4, 8];
+const qps = Number(values.extra.qps) > 0 ? Number(values.extra.qps) : -1;
 
 const kueueModule = 'sigs.k8s.io/kueue';
 const kueueVersion = 'v0.17.0';
@@ -71,33 +58,6 @@ function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'octopus', `kueue-${kueueVersion}`);
 }
 
-/** The wrapper module is not a VCS checkout, and a user's go.work must not leak into it. */
-function goEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GOFLAGS: '-buildvcs=false -mod=mod', GOWORK: 'off', CGO_ENABLED: '0' };
-}
-
-/** Runs `go` at the lowest priority (the machine is shared), with a heartbeat so a long build never looks hung. */
-function go(args: string[], cwd: string): Promise<string> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('nice', ['-n', '19', 'go', ...args], { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)));
-    const ticker = setInterval(() => console.log(`  … go ${args[0]}: ${Math.round((Date.now() - started) / 1000)}s`), 30_000);
-    child.on('error', (err) => {
-      clearInterval(ticker);
-      reject(new Error('cannot start go', { cause: err }));
-    });
-    child.on('close', (code) => {
-      clearInterval(ticker);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`go ${args.join(' ')} failed (exit ${code}):\n${stderr}`));
-    });
-  });
-}
-
 /** Kueue's manager binary: OCTOPUS_KUEUE_BIN, else the cache, built there on first use. */
 async function ensureKueue(): Promise<string> {
   const override = process.env.OCTOPUS_KUEUE_BIN;
@@ -112,10 +72,12 @@ async function ensureKueue(): Promise<string> {
   mkdirSync(src, { recursive: true });
   console.log(`building Kueue ${kueueVersion} into ${bin} (a cold build takes about 10 minutes on two cores)`);
   const started = Date.now();
-  if (!existsSync(join(src, 'go.mod'))) await go(['mod', 'init', 'octopus.local/tools/kueue'], src);
-  await go(['get', `${kueueModule}/cmd/kueue@${kueueVersion}`], src);
+  // At the lowest priority: the machine is shared.
+  const go = (label: string, args: string[]) => run('nice', ['-n', '19', 'go', ...args], { cwd: src, env: goEnv(), label, log: console.log });
+  if (!existsSync(join(src, 'go.mod'))) await go('go mod init', ['mod', 'init', 'octopus.local/tools/kueue']);
+  await go('go get', ['get', `${kueueModule}/cmd/kueue@${kueueVersion}`]);
   // Built beside the target and renamed, so an interrupted build never leaves a binary that looks complete.
-  await go(['build', '-trimpath', '-ldflags', `-s -w -X ${kueueModule}/pkg/version.GitVersion=${kueueVersion}`, '-o', `${bin}.partial`, `${kueueModule}/cmd/kueue`], src);
+  await go('go build kueue', ['build', '-trimpath', '-ldflags', `-s -w -X ${kueueModule}/pkg/version.GitVersion=${kueueVersion}`, '-o', `${bin}.partial`, `${kueueModule}/cmd/kueue`]);
   renameSync(`${bin}.partial`, bin);
   console.log(`built Kueue in ${Math.round((Date.now() - started) / 1000)}s, ${(statSync(bin).size / 2 ** 20).toFixed(0)} MiB`);
   return bin;
@@ -124,9 +86,7 @@ async function ensureKueue(): Promise<string> {
 /** Kueue's own CRDs, from its module in the Go module cache (fetched through the proxy if absent). */
 async function kueueCrds(): Promise<V1CustomResourceDefinition[]> {
   mkdirSync(cacheDir(), { recursive: true });
-  const info = JSON.parse(await go(['mod', 'download', '-json', `${kueueModule}@${kueueVersion}`], cacheDir())) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new Error(`go mod download ${kueueModule}@${kueueVersion}: ${info.Error ?? 'no module directory'}`);
-  const dir = join(info.Dir, 'config', 'components', 'crd', 'bases');
+  const dir = join((await downloadModule(kueueModule, kueueVersion, cacheDir(), console.log)).dir, 'config', 'components', 'crd', 'bases');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
@@ -230,30 +190,7 @@ function scrape(tls: TlsBundle, token: string): Promise<Map<string, number>> {
   });
 }
 
-function procStats(pid: number): { rssMiB: number; peakMiB: number; cpuSeconds: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024, cpuSeconds: ticks / 100 };
-}
-
 // ---------------------------------------------------------------- the workload
-
-async function ignoreConflict(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-}
-
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
-}
 
 const names = Array.from({ length: workspaces }, (_, i) => `kueue-ws-${i}`);
 const nodeNames = Array.from({ length: nodes }, (_, i) => `${nodePrefix}-${i}`);
@@ -280,33 +217,18 @@ async function setup(): Promise<void> {
   const nodeList = Array.from({ length: nodes }, (_, i) => simulatedNode('gpu', i, { resourceTag, namePrefix: nodePrefix }));
   await inParallel(nodeList, 16, (n) => ignoreConflict(core.createNode({ body: n })));
   // Pods of early-admitted jobs would wait in the scheduler for the not-ready taint to lift, holding quota longer.
-  await eventually(
-    `${nodes} ${nodePrefix} nodes Ready and untainted`,
-    async () => {
-      const list = await core.listNode({ labelSelector: `${resourceTagKey}=${resourceTag}` });
-      const usable = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !n.spec?.taints?.length);
-      return usable.length === nodes ? true : undefined;
-    },
-    300_000,
-    1000,
-  );
+  await waitNodesUsable(core, `${resourceTagKey}=${resourceTag}`, nodes, 300_000);
   // Kueue puts the flavor's node labels into the pods' nodeSelector when it admits a job: they land on the benchmark's nodes.
   await ignoreConflict(createKueueObject('resourceflavors', { apiVersion: `${kueueGroup}/${kueueApi}`, kind: 'ResourceFlavor', metadata: { name: flavorName, labels: benchLabel }, spec: { nodeLabels: { [resourceTagKey]: resourceTag } } }));
   // As in admission.ts: the GPUs are shared evenly and each workspace drains through its own
   // limit (no cohort, so no borrowing). cpu and memory get the GPUs' share of a node (8 cpu and
   // 64Gi per GPU); Kueue only admits resources a ClusterQueue covers, and the pods ask for half that.
-  const perWorkspace = Math.max(8, Math.floor((nodes * 8) / workspaces));
+  const perWorkspace = gpusPerWorkspace(nodes, workspaces);
   if (perWorkspace * workspaces > nodes * 8) {
     console.log(`note: quotas add up to ${perWorkspace * workspaces} GPUs on ${nodes * 8}; Kueue (no topology-aware scheduling) admits past what the nodes hold, Octopus does not`);
   }
   await inParallel(names, 8, async (ns) => {
-    // A previous run's namespaces may still be terminating.
-    for (;;) {
-      const existing = await core.readNamespace({ name: ns }).catch(() => undefined);
-      if (!existing?.metadata?.deletionTimestamp) break;
-      await sleep(500);
-    }
-    await ignoreConflict(core.createNamespace({ body: { metadata: { name: ns, labels: benchLabel } } }));
+    await createBenchNamespace(core, ns, benchLabel);
     await ignoreConflict(
       createKueueObject('clusterqueues', {
         apiVersion: `${kueueGroup}/${kueueApi}`,
@@ -334,13 +256,7 @@ async function setup(): Promise<void> {
     );
     await ignoreConflict(createKueueObject('localqueues', { apiVersion: `${kueueGroup}/${kueueApi}`, kind: 'LocalQueue', metadata: { name: queueName, namespace: ns }, spec: { clusterQueue: ns } }, ns));
   });
-  // Pods are refused until a namespace's default ServiceAccount exists.
-  for (const ns of names) {
-    await eventually(`ServiceAccount default in ${ns}`, async () => {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace: ns });
-      return true;
-    });
-  }
+  await waitForServiceAccounts(core, names);
 }
 
 function jobBody(ns: string, i: number): V1Job {
@@ -355,9 +271,9 @@ function jobBody(ns: string, i: number): V1Job {
       parallelism: replicas,
       completions: replicas,
       // Finished jobs go, and their pods and Workloads with them, as in admission.ts.
-      ttlSecondsAfterFinished: Number(values.ttl),
+      ttlSecondsAfterFinished: values.ttl,
       template: {
-        metadata: { annotations: { 'sim.octopus.openi.pcl.cn/outcome': 'Succeed', 'sim.octopus.openi.pcl.cn/duration': values.run! } },
+        metadata: { annotations: { 'sim.octopus.openi.pcl.cn/outcome': 'Succeed', 'sim.octopus.openi.pcl.cn/duration': values.run } },
         spec: {
           restartPolicy: 'Never',
           containers: [
@@ -413,7 +329,6 @@ async function main(): Promise<void> {
   const bin = await ensureKueue();
   console.log(`Kueue ${kueueVersion} admission benchmark: ${nodes} nodes × 8 GPUs, ${jobs} jobs (gangs of ${gangSizes.join('/')} pods), ${workspaces} workspaces, pods run ${values.run}, client QPS ${qps < 0 ? 'unlimited' : qps}`);
   const crds = await kueueCrds();
-  const resultsDir = join(repoRoot, 'e2e', 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const log = join(resultsDir, 'kueue-manager.log');
   const work = mkdtempSync(join(tmpdir(), 'octopus-kueue-'));
@@ -454,71 +369,36 @@ async function main(): Promise<void> {
       const ns = names[i % names.length]!;
       await batch.createNamespacedJob({ namespace: ns, body: jobBody(ns, i) });
     }).then(() => (submittedAt = Date.now()));
-
-    let peak = 0;
-    let admitted = 0;
-    let lastProgress = started;
-    let lastAdmitted = 0;
-    const samples: { t: number; admitted: number; rssMiB: number }[] = [];
-    while (admitted < jobs) {
-      await sleep(1000);
-      assertRunning(running, log);
-      admitted = (await scrape(tls, token)).get('kueue_admitted_workloads_total') ?? 0;
-      const p = procStats(pid);
-      peak = Math.max(peak, p.peakMiB);
-      samples.push({ t: (Date.now() - started) / 1000, admitted, rssMiB: Math.round(p.rssMiB) });
-      if (admitted !== lastAdmitted) {
-        lastAdmitted = admitted;
-        lastProgress = Date.now();
-      }
-      if (samples.length % 10 === 0) console.log(`  ${Math.round((Date.now() - started) / 1000)}s: ${admitted}/${jobs} admitted, kueue RSS ${Math.round(p.rssMiB)} MiB`);
-      if (Date.now() - lastProgress > 180_000) {
-        console.error('no admission for 3 minutes; giving up');
-        break;
-      }
-    }
-    const admittedAt = Date.now();
+    const progress = await followAdmissions({
+      jobs,
+      pid,
+      started,
+      who: 'kueue',
+      check: () => assertRunning(running, log),
+      admittedCount: async () => (await scrape(tls, token)).get('kueue_admitted_workloads_total') ?? 0,
+    });
     await submit;
     const cycles = await scrape(tls, token);
-    const stats = procStats(pid);
-    const seconds = (admittedAt - started) / 1000;
-    const pods = jobs * (gangSizes.reduce((a, b) => a + b, 0) / gangSizes.length);
     const result = {
-      date: new Date().toISOString(),
+      ...commonResult({ nodes, jobs, workspaces, podRunTime: values.run, started, submittedAt }, progress, pid),
       kueueVersion,
       clientQps: qps > 0 ? qps : 'unlimited',
-      nodes,
-      jobs,
-      workspaces,
-      podRunTime: values.run,
-      admitted,
-      complete: admitted >= jobs,
-      submitSeconds: (submittedAt - started) / 1000,
-      admitAllSeconds: seconds,
-      jobsAdmittedPerSecond: admitted / seconds,
-      // Kubernetes' Job controller creates the pods after Kueue unsuspends a job; kept for comparison with admission.ts.
-      podsCreatedPerSecond: pods / seconds,
-      controllerPeakRssMiB: Math.round(peak),
-      controllerCpuSeconds: stats.cpuSeconds,
-      controllerCpuPercent: Math.round((stats.cpuSeconds / seconds) * 100),
       // One Kueue admission attempt pops one head Workload per ClusterQueue and tries to admit them.
       admissionCycles: cycles.get('kueue_admission_attempt_duration_seconds_count') ?? 0,
       meanCycleMs: ((cycles.get('kueue_admission_attempt_duration_seconds_sum') ?? 0) / Math.max(1, cycles.get('kueue_admission_attempt_duration_seconds_count') ?? 1)) * 1000,
-      samples,
+      samples: progress.samples,
     };
-    const file = join(resultsDir, `kueue-${nodes}n-${jobs}j-${result.date.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    console.table({
-      'jobs admitted': `${admitted}/${jobs}`,
-      'time to admit all (s)': seconds.toFixed(1),
+    // Kubernetes' Job controller creates the pods after Kueue unsuspends a job: pods created/s is pods over time, as in admission.ts.
+    report('kueue', result, {
+      'jobs admitted': `${result.admitted}/${jobs}`,
+      'time to admit all (s)': result.admitAllSeconds.toFixed(1),
       'submission took (s)': result.submitSeconds.toFixed(1),
       'jobs admitted/s': result.jobsAdmittedPerSecond.toFixed(1),
       'pods created/s': result.podsCreatedPerSecond.toFixed(1),
       'kueue peak RSS (MiB)': result.controllerPeakRssMiB,
-      'kueue CPU (s, % of wall)': `${stats.cpuSeconds.toFixed(1)} (${result.controllerCpuPercent}%)`,
+      'kueue CPU (s, % of wall)': `${result.controllerCpuSeconds.toFixed(1)} (${result.controllerCpuPercent}%)`,
       'admission attempts (mean ms)': `${result.admissionCycles} (${result.meanCycleMs.toFixed(1)})`,
     });
-    console.log(`wrote ${file}`);
   } finally {
     if (!values.keep) await cleanup(kueue);
     await kueue?.stop();

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { group, version, type Job, type Quota, type ResourcePool, type ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { simulatedNode, type NodeClass } from '../../hack/cluster/nodes.js';
+import { resourceTagKey, simulatedNode, type NodeClass } from '../../hack/cluster/nodes.js';
 import { eventually } from './kube.js';
 
 export const sim = (outcome: 'Succeed' | 'Fail' | 'Run' | 'Pending', extra: Record<string, string> = {}) => ({
@@ -38,6 +38,23 @@ export async function deleteCluster(kc: KubeConfig, plural: string, name: string
   }
 }
 
+/**
+ * Waits for `count` nodes matching `labelSelector` to be Ready and untainted: the node lifecycle
+ * controller lifts the not-ready taint a moment after Ready, and until then neither the scheduler
+ * nor admission counts the node.
+ */
+export async function waitNodesUsable(core: CoreV1Api, labelSelector: string, count: number, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    `${count} nodes (${labelSelector}) Ready and untainted`,
+    async () => {
+      const list = await core.listNode({ labelSelector });
+      const usable = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !n.spec?.taints?.length);
+      return usable.length === count ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 export interface TestPool {
   name: string;
   nodes: string[];
@@ -60,13 +77,7 @@ export async function createPool(kc: KubeConfig, opts: { nodes: number; nodeClas
     return node;
   });
   for (const node of nodes) await core.createNode({ body: node });
-  // The node lifecycle controller lifts the not-ready taint a moment after Ready; until then
-  // neither the scheduler nor admission counts the node.
-  await eventually(`nodes of ${name} Ready and untainted`, async () => {
-    const list = await core.listNode({ labelSelector: `octopus.pcl.ac.cn/resource=${name}` });
-    const usable = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !n.spec?.taints?.length);
-    return usable.length === opts.nodes ? true : undefined;
-  });
+  await waitNodesUsable(core, `${resourceTagKey}=${name}`, opts.nodes);
   const pool: ResourcePool = { apiVersion: `${group}/${version}`, kind: 'ResourcePool', metadata: { name }, spec: {} };
   await createCluster(kc, 'resourcepools', pool);
   return {

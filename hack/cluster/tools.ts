@@ -50,7 +50,7 @@ interface RunResult {
 const gnuTime = '/usr/bin/time';
 
 /** Runs a command, streaming a heartbeat so a multi-minute build never looks hung. */
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; label: string; log: Log }): Promise<RunResult> {
+export function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; label: string; log: Log }): Promise<RunResult> {
   const started = Date.now();
   const rssFile = join(opts.cwd, `.rss-${process.pid}`);
   const useTime = existsSync(gnuTime);
@@ -85,7 +85,7 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
   });
 }
 
-function goEnv(): NodeJS.ProcessEnv {
+export function goEnv(): NodeJS.ProcessEnv {
   // The wrapper modules are not in a VCS checkout; GOWORK off keeps a user's go.work out of it.
   return { ...process.env, GOFLAGS: '-buildvcs=false -mod=mod', GOWORK: 'off', CGO_ENABLED: '0' };
 }
@@ -99,7 +99,8 @@ export function stagingModules(kubernetesGoMod: string): string[] {
   return modules;
 }
 
-async function downloadGoMod(module: string, version: string, cwd: string, log: Log): Promise<string> {
+/** Fetches a module into the module cache (through the proxy) and says where it is. */
+export async function downloadModule(module: string, version: string, cwd: string, log: Log): Promise<{ dir: string; goMod: string }> {
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd, env: goEnv() });
     let stdout = '';
@@ -108,9 +109,13 @@ async function downloadGoMod(module: string, version: string, cwd: string, log: 
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`go mod download ${module}@${version} failed`))));
   });
-  const info = JSON.parse(out) as { GoMod?: string; Error?: string };
-  if (!info.GoMod) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no go.mod path'}`);
-  return readFileSync(info.GoMod, 'utf8');
+  const info = JSON.parse(out) as { Dir?: string; GoMod?: string; Error?: string };
+  if (!info.Dir || !info.GoMod) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no module directory'}`);
+  return { dir: info.Dir, goMod: info.GoMod };
+}
+
+async function downloadGoMod(module: string, version: string, cwd: string, log: Log): Promise<string> {
+  return readFileSync((await downloadModule(module, version, cwd, log)).goMod, 'utf8');
 }
 
 function writeModule(dir: string, goMod: string, mainGo: string): void {
