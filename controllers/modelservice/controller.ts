@@ -39,11 +39,9 @@ export class ModelServiceReconciler {
     const resolved = resolveServing(ms, this.lookups, { key: this.options.resourceTagKey, valuePrefix: this.options.resourceTagValuePrefix });
     const deployment = this.children.deployments.get(key);
     // Unresolved, the Deployment stays as it was: a typo in a new version must not stop the one being served.
+    // Undefined while the served version cannot be mounted: unresolved, or not shareable yet.
     const model = resolved.ok ? await this.localModel(ms, resolved.refs.model) : undefined;
-    const applied =
-      resolved.ok && model && !('notShared' in model)
-        ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, { ...resolved.refs, model }, this.options.runAsUser), deployment, quantityEquivalent)
-        : undefined;
+    const applied = resolved.ok && model ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, { ...resolved.refs, model }, this.options.runAsUser), deployment, quantityEquivalent) : undefined;
     const exposed = await expose(this.manager.client, this.children, { owner: ms, labels: childLabels(ms), selector: selectorLabels(ms), ingress: ms.spec.ingress, domain: this.options.ingressDomain });
     const problem = applied?.problem ?? exposed;
 
@@ -59,17 +57,17 @@ export class ModelServiceReconciler {
     );
     const { changed, object } = await this.manager.client.updateStatusIfChanged(octopus.ModelService, ms, status);
     if (changed) for (const e of servingEvents(ms, ms.status, status)) this.manager.events.record({ regarding: object, ...e });
-    return resolved.ok && model && !('notShared' in model) ? undefined : { requeueAfterMs: unresolvedRecheckMs };
+    return model ? undefined : { requeueAfterMs: unresolvedRecheckMs };
   }
 
   /** The served version's claim, shared into this namespace when it is another's; an Event says why it cannot be yet. */
-  private async localModel(ms: ModelService, model: Mount): Promise<Mount | { notShared: true }> {
+  private async localModel(ms: ModelService, model: Mount): Promise<Mount | undefined> {
     try {
       return await localMount(this.manager, ms, model);
     } catch (err) {
       if (!(err instanceof ShareError)) throw err;
       this.manager.events.record({ regarding: ms, type: 'Warning', reason: JobReasons.NotShareable, note: err.message });
-      return { notShared: true };
+      return undefined;
     }
   }
 }
