@@ -124,12 +124,11 @@ describe('buildPods', () => {
     });
   });
 
-  it('merges the pool and device node selectors, passes scheduler name and user pod metadata through', () => {
+  it('merges the pool and device node selectors, passes user pod metadata through', () => {
     const job = makeJob('None', [{ name: 'w', resourceSpec: 'x', podMetadata: { labels: { team: 'vision', [labels.job]: 'spoofed' }, annotations: { a: 'b' } } }]);
-    job.spec.schedulerName = 'volcano';
     const pod = buildPods(resolved(job, [{ ...gpuSet('w', 1), nodeSelector: { accelerator: 'a100' } }]))[0]!;
     expect(pod.spec!.nodeSelector).toEqual({ 'octopus.pcl.ac.cn/resource': 'gpu-a100', accelerator: 'a100' });
-    expect(pod.spec!.schedulerName).toBe('volcano');
+    expect(pod.spec!.schedulerName).toBeUndefined();
     // Our labels win: a user cannot make a pod look like another job's.
     expect(pod.metadata!.labels).toMatchObject({ team: 'vision', [labels.job]: 'resnet' });
     expect(pod.metadata!.annotations).toEqual({ a: 'b' });

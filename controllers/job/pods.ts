@@ -269,7 +269,6 @@ export function buildPod(r: ResolvedJob, podSet: PodSet, index: number): V1Pod {
       volumes,
     },
   };
-  if (job.spec.schedulerName) pod.spec!.schedulerName = job.spec.schedulerName;
   if (r.imagePullSecret) pod.spec!.imagePullSecrets = [{ name: r.imagePullSecret }];
   return pod;
 }

@@ -58,7 +58,6 @@ export function desiredIngress(owner: Named, labels: Record<string, string>, ing
     kind: 'Ingress',
     metadata: { name, namespace, labels, ownerReferences: [controllerReference(owner)] },
     spec: {
-      ...(ingress.className ? { ingressClassName: ingress.className } : {}),
       rules: [
         {
           host: ingressHost(owner, ingress, domain),

@@ -12,7 +12,7 @@ function makeService(spec: Partial<ModelService['spec']> = {}, status?: ModelSer
     apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
     kind: 'ModelService',
     metadata: { name: 'resnet', namespace: 'team-a', uid: 'uid-ms', generation: 3 },
-    spec: { model: { name: 'resnet50', version: 'v2' }, image: { reference: 'registry.test/serve:1' }, resources: { requests: { cpu: 2 } }, ...spec },
+    spec: { model: { name: 'resnet50', version: 'v2' }, image: { reference: 'registry.test/serve:1' }, pool: 'cpu', resources: { requests: { cpu: 2 } }, ...spec },
     ...(status ? { status } : {}),
   };
 }

@@ -12,7 +12,7 @@ const service = (resources: Requirements): ModelService => ({
   apiVersion,
   kind: 'ModelService',
   metadata: { name: 'serve', namespace: 'team-a' },
-  spec: { model: { name: 'bert', version: 'v1' }, image: { reference: 'docker.io/pytorch/torchserve:0.12.0-cpu' }, resources },
+  spec: { model: { name: 'bert', version: 'v1' }, image: { reference: 'docker.io/pytorch/torchserve:0.12.0-cpu' }, pool: 'cpu', resources },
 });
 
 describe('validateResources', () => {

@@ -20,7 +20,7 @@ const modelService = (model: ModelService['spec']['model']): ModelService => ({
   apiVersion,
   kind: 'ModelService',
   metadata: { name: 'serve', namespace: 'team-a' },
-  spec: { model, image: { reference: 'docker.io/pytorch/torchserve:0.12.0-cpu' }, resources: { requests: { cpu: 1 } } },
+  spec: { model, image: { reference: 'docker.io/pytorch/torchserve:0.12.0-cpu' }, pool: 'cpu', resources: { requests: { cpu: 1 } } },
 });
 
 const privateError = (path: string, what: string): FieldError => ({ path, message: `${what} is Private: only Public assets can be used from another namespace` });

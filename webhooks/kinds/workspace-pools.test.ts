@@ -9,11 +9,11 @@ import { validateWorkspacePools } from './workspace-pools.js';
 const workspace = (name: string, pools?: string[]): Workspace => ({ apiVersion, kind: 'Workspace', metadata: { name }, spec: pools ? { pools } : {} });
 const lookups = lookupsOf([workspace('team-a', ['cpu', 'gpu-a100']), workspace('team-b')]);
 const inNamespace = <T extends Job | Notebook>(obj: T, namespace: string): T => ({ ...obj, metadata: { ...obj.metadata, namespace } });
-const modelService = (pool?: string): ModelService => ({
+const modelService = (pool: string): ModelService => ({
   apiVersion,
   kind: 'ModelService',
   metadata: { name: 'serve', namespace: 'team-a' },
-  spec: { model: { name: 'bert', version: 'v1' }, image: { reference: 'docker.io/pytorch/torchserve:0.12.0-cpu' }, resources: { requests: { cpu: 1 } }, ...(pool ? { pool } : {}) },
+  spec: { model: { name: 'bert', version: 'v1' }, image: { reference: 'docker.io/pytorch/torchserve:0.12.0-cpu' }, resources: { requests: { cpu: 1 } }, pool },
 });
 const notAllowed = (pool: string): FieldError[] => [{ path: 'spec.pool', message: `Workspace team-a may use only pools cpu, gpu-a100 (its spec.pools), not ${pool}` }];
 
@@ -23,7 +23,6 @@ describe('validateWorkspacePools', () => {
     { name: 'denies a Job in a pool its workspace does not list', ctx: createContext(makeJob({ pool: 'npu-910b' })), want: notAllowed('npu-910b') },
     { name: 'denies a Notebook likewise', ctx: createContext(makeNotebook({ pool: 'npu-910b' })), want: notAllowed('npu-910b') },
     { name: 'denies a ModelService likewise', ctx: createContext(modelService('npu-910b')), want: notAllowed('npu-910b') },
-    { name: 'leaves a ModelService without a pool to the scheduler', ctx: createContext(modelService()), want: [] },
     { name: 'allows any pool to a workspace without spec.pools', ctx: createContext(inNamespace(makeJob({ pool: 'npu-910b' }), 'team-b')), want: [] },
     { name: 'allows any pool in a namespace no Workspace owns', ctx: createContext(inNamespace(makeJob({ pool: 'npu-910b' }), 'scratch')), want: [] },
     { name: 'judges a pool changed on update', ctx: updateContext(makeJob({ pool: 'cpu' }), makeJob({ pool: 'npu-910b' })), want: notAllowed('npu-910b') },

@@ -1,7 +1,7 @@
 /** What admins manage: Quota (per workspace), Workspace, ResourcePool, ResourceSpec, DevicePolicy. */
 import { ResourceList, ResourceRequirements, Toleration, description, resourceName, statusBasics } from './common.js';
 import { ageColumn, defineKind, type ObjectOf } from './kind.js';
-import { arr, describe, dnsLabel, dnsSubdomain, enumOf, int, map, obj, opt, quantity, str } from './schema.js';
+import { arr, bool, describe, dnsLabel, dnsSubdomain, enumOf, int, map, obj, opt, quantity, str, type Static } from './schema.js';
 
 const decimal = (what: string) => str({ description: what, pattern: '^[0-9]+(\\.[0-9]{1,6})?$', maxLength: 32 });
 const usedOfHard = (what: string) => opt(str({ description: `${what} used / hard, e.g. 4/8.`, maxLength: 64 }));
@@ -16,7 +16,7 @@ export const QuotaReasons = { WithinBudget: 'WithinBudget', BudgetExhausted: 'Bu
 
 export const QuotaSpec = obj(
   {
-    hard: describe(ResourceList, 'Limits on what admitted jobs, notebooks and services may reserve at once, e.g. {nvidia.com/gpu: 8, cpu: 64}. A resource not listed is not limited.'),
+    hard: describe(ResourceList, 'Limits on what admitted jobs, notebooks and model services, and running import and build pods, may hold at once, e.g. {nvidia.com/gpu: 8, cpu: 64}. A resource not listed is not limited by this Quota; with the Workspace spec.requireQuota (the default) a workload asking for a resource no Quota names waits with NoQuota.'),
     pools: opt(
       arr(obj({ name: dnsSubdomain('ResourcePool name.'), hard: ResourceList }, { description: 'Limits inside one pool.' }), {
         description: 'Tighter limits per pool.',
@@ -48,7 +48,7 @@ export const Quota = defineKind({
   status: obj(
     {
       ...statusBasics,
-      used: opt(describe(ResourceList, 'Reserved now by admitted workloads.')),
+      used: opt(describe(ResourceList, 'Reserved now by admitted workloads and running import and build pods.')),
       pools: opt(
         arr(obj({ name: dnsSubdomain('Pool.'), used: ResourceList }, { description: 'Reserved in one pool.' }), {
           description: 'Reserved now, per pool.',
@@ -108,6 +108,42 @@ export const WorkspaceMember = obj(
   },
 );
 
+/** In-place storage a workspace's assets may use; each list is empty (nothing allowed) unless an admin fills it. */
+export const WorkspaceStorage = obj(
+  {
+    nfs: opt(
+      arr(
+        obj(
+          {
+            server: str({ description: 'NFS server host name or IP, exactly as sources name it.', minLength: 1, maxLength: 253 }),
+            pathPrefix: str({ description: 'Exported paths at or below this one are allowed (whole path segments: /data/team-a allows /data/team-a/x, not /data/team-ab).', pattern: '^/', maxLength: 1024 }),
+          },
+          { description: 'An NFS server and the export paths under a prefix.' },
+        ),
+        { description: 'NFS exports sources may name (nfs: {server, path}).', maxItems: 64 },
+      ),
+    ),
+    csiDrivers: opt(arr(str({ description: 'CSI driver name, e.g. nfs.csi.k8s.io.', maxLength: 253, minLength: 1 }), { description: 'CSI drivers whose volumes may back claims used in place or shared.', maxItems: 64, listType: 'set' })),
+    storageClasses: opt(arr(str({ description: 'StorageClass name.', maxLength: 253, minLength: 1 }), { description: 'StorageClasses that storage requests (import claims, notebook homes, outputs) may name; the cluster default is always allowed.', maxItems: 64, listType: 'set' })),
+    hostPaths: opt(arr(str({ description: 'Host path prefix (whole path segments).', pattern: '^/', maxLength: 1024 }), { description: 'Host paths whose volumes may back claims used in place or shared (local planes only).', maxItems: 16, listType: 'set' })),
+  },
+  { description: "In-place storage the workspace's Datasets, Algorithms and Models may use. Default: none; the webhook refuses anything else and the controller re-checks." },
+);
+export type WorkspaceStorage = Static<typeof WorkspaceStorage>;
+
+export const WorkspaceNetwork = obj(
+  {
+    isolation: opt(
+      enumOf(['Isolated', 'None'] as const, {
+        description: "Isolated: a NetworkPolicy admits traffic from the namespace itself, the ingress controller and the platform's metrics scraper only. None: no policy.",
+        default: 'Isolated',
+      }),
+    ),
+    allowFromNamespaces: opt(arr(dnsLabel('Namespace name.'), { description: 'Further namespaces whose pods may reach this workspace (e.g. a shared gateway).', maxItems: 64, listType: 'set' })),
+  },
+  { description: "Who may reach the workspace's pods over the network." },
+);
+
 export const Workspace = defineKind({
   kind: 'Workspace',
   plural: 'workspaces',
@@ -122,6 +158,21 @@ export const Workspace = defineKind({
       quota: opt(describe(QuotaSpec, 'The workspace Quota (named "default" in the namespace).')),
       pools: opt(arr(dnsSubdomain('Pool name.'), { description: 'ResourcePools the workspace may use; empty allows every pool.', maxItems: 64, listType: 'set' })),
       podSecurity: opt(enumOf(['restricted', 'baseline', 'privileged'] as const, { description: 'Pod Security Admission level enforced in the namespace.', default: 'restricted' })),
+      storage: opt(WorkspaceStorage),
+      hosts: opt(
+        arr(str({ description: 'A host name (models.team-a.example.com) or a suffix starting with a dot (.team-a.example.com).', maxLength: 253, pattern: '^\\.?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' }), {
+          description: "Ingress hosts the workspace's notebooks and model services may claim besides the derived <name>-<namespace>.<platform domain>; unset allows only derived hosts.",
+          maxItems: 64,
+          listType: 'set',
+        }),
+      ),
+      requireQuota: opt(
+        bool({
+          description: 'Fail closed: a workload requesting a resource that no Quota of the namespace names waits with NoQuota instead of running unlimited. On by default.',
+          default: true,
+        }),
+      ),
+      network: opt(WorkspaceNetwork),
       deletionPolicy: opt(enumOf(['Retain', 'Delete'] as const, { description: 'What happens to the namespace when the Workspace is deleted.', default: 'Retain' })),
     },
     { description: 'Desired state of the workspace.' },
@@ -167,6 +218,16 @@ export const ResourcePool = defineKind({
       resourceTag: opt(str({ description: "Value of the resource tag label (octopus.pcl.ac.cn/resource by default) on the pool's nodes; defaults to the pool name.", maxLength: 63, pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$' })),
       nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Further node labels the pool requires.', maxProperties: 16 })),
       tolerations: opt(arr(Toleration, { description: "Tolerations added to pods so they may run on the pool's tainted nodes.", maxItems: 16 })),
+      schedulerName: opt(str({ description: "Scheduler of the pool's pods (e.g. volcano); unset uses the cluster default. Workloads cannot choose their own.", maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' })),
+      pricesPerHour: opt(
+        map(decimal('Price of one unit of the resource for one hour (memory-like resources: per GiB).'), {
+          description: 'Prices of inline resources in the pool, per resource, e.g. {nvidia.com/gpu: "10", cpu: "0.05", memory: "0.01"}; pods with inline resources cost the sum. ResourceSpecs carry their own price.',
+          maxProperties: 32,
+        }),
+      ),
+      defaultRequests: opt(
+        describe(ResourceList, "cpu and memory given to a pod in this pool that requests none, so no workload pod is BestEffort; a pod without them is refused when the pool sets none."),
+      ),
       jobTypes: opt(
         arr(enumOf(JobTypes, { description: 'A workload type.' }), {
           description: 'Workload types allowed: Train (Jobs), Notebook, Serving (ModelServices); unset allows all.',

@@ -219,8 +219,7 @@ export const Toleration = obj(
 export const Ingress = obj(
   {
     enabled: opt(bool({ description: 'Create an Ingress.', default: false })),
-    host: opt(dnsSubdomain('Host name; defaults to <name>.<namespace>.<the controller\'s ingress domain>.')),
-    className: opt(str({ description: 'IngressClass name.', maxLength: 253 })),
+    host: opt(dnsSubdomain("Host name; defaults to <name>-<namespace>.<the platform's ingress domain>. Any other host must be allowed by the Workspace's spec.hosts, and no two workloads may claim the same host and path. The IngressClass is the platform's.")),
     path: opt(str({ description: 'URL path prefix.', pattern: '^/', maxLength: 1024, default: '/' })),
   },
   { description: 'Expose over HTTP through an Ingress.' },

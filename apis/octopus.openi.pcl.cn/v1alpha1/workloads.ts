@@ -162,7 +162,6 @@ export const JobSpec = obj(
         { description: 'What the job produces.' },
       ),
     ),
-    schedulerName: opt(str({ description: 'Scheduler for the pods (e.g. volcano); defaults to the cluster default.', maxLength: 253 })),
     shmSize: opt(quantity({ description: 'Default size of /dev/shm for every task.' })),
   },
   {
@@ -201,7 +200,7 @@ export const JobAdmission = obj(
           count: int({ description: 'Pods.', minimum: 0 }),
           resources: describe(ResourceList, 'Requests of one pod, resolved from resources or the ResourceSpec.'),
           shmSize: opt(str({ description: 'Resolved /dev/shm size.', maxLength: 64 })),
-          pricePerHour: opt(str({ description: "The ResourceSpec's price per pod-hour at admission.", maxLength: 32 })),
+          pricePerHour: opt(str({ description: "Price of one pod-hour at admission: the ResourceSpec's, or the pool's prices of inline resources.", maxLength: 32 })),
           nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Node labels the pods need beyond the pool\'s (added by DevicePolicies).', maxProperties: 16 })),
         },
         { description: 'One role as admitted.' },
@@ -314,7 +313,7 @@ export const Notebook = defineKind({
             admittedAt: str({ description: 'When quota was reserved.', format: 'date-time' }),
             resources: describe(ResourceList, 'Reserved for the pod.'),
             shmSize: opt(str({ description: 'Resolved /dev/shm size.', maxLength: 64 })),
-            pricePerHour: opt(str({ description: "The ResourceSpec's price per hour at admission.", maxLength: 32 })),
+            pricePerHour: opt(str({ description: "Price of one hour at admission: the ResourceSpec's, or the pool's prices of inline resources.", maxLength: 32 })),
             nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Node labels added by DevicePolicies.', maxProperties: 16 })),
           },
           { description: 'The reservation written by the admission controller while the notebook may run; removed when it stops.' },
@@ -338,7 +337,7 @@ export type Notebook = ObjectOf<typeof Notebook>;
 
 export const ModelServicePhases = ['Preparing', 'Available', 'Failed', 'Stopped'] as const;
 export type ModelServicePhase = (typeof ModelServicePhases)[number];
-export const ModelServiceConditions = { ReferencesResolved: 'ReferencesResolved', Available: 'Available', Stopped: 'Stopped' } as const;
+export const ModelServiceConditions = { ReferencesResolved: 'ReferencesResolved', Admitted: 'Admitted', Available: 'Available', Stopped: 'Stopped' } as const;
 
 export const ModelService = defineKind({
   kind: 'ModelService',
@@ -363,7 +362,8 @@ export const ModelService = defineKind({
       port: opt(int({ description: 'Port the runtime listens on.', minimum: 1, maximum: 65535, default: 8080 })),
       readinessPath: opt(str({ description: 'HTTP path probed for readiness; unset probes the TCP port.', pattern: '^/', maxLength: 1024 })),
       replicas: opt(int({ description: 'Serving pods.', minimum: 0, maximum: 100, default: 1 })),
-      pool: opt(describe(poolName, 'ResourcePool the serving pods run in; unset lets the scheduler choose.')),
+      pool: describe(poolName, 'ResourcePool the serving pods run in; the service is admitted against the Quota there like a gang of its replicas.'),
+      priority: opt(priority),
       resourceSpec: opt(resourceSpecName),
       resources: opt(ResourceRequirements),
       suspend: opt(bool({ description: 'true scales to zero and keeps the object.', default: false })),
@@ -381,6 +381,21 @@ export const ModelService = defineKind({
       replicas: opt(int({ description: 'Pods.', minimum: 0 })),
       readyReplicas: opt(int({ description: 'Ready pods.', minimum: 0 })),
       labels: opt(map(str({ description: 'Value.', maxLength: 63 }), { description: 'Labels selecting the serving pods.', maxProperties: 8 })),
+      admission: opt(
+        obj(
+          {
+            pool: dnsSubdomain('Pool.'),
+            admittedAt: str({ description: 'When quota was last reserved (first admission or a scale-up).', format: 'date-time' }),
+            replicas: int({ description: 'Serving pods reserved for; the Deployment runs at most this many.', minimum: 0 }),
+            resources: describe(ResourceList, 'Requests of one serving pod, resolved from resources or the ResourceSpec.'),
+            total: describe(ResourceList, 'Reserved for all replicas.'),
+            shmSize: opt(str({ description: 'Resolved /dev/shm size.', maxLength: 64 })),
+            pricePerHour: opt(str({ description: 'Price of one pod-hour at admission.', maxLength: 32 })),
+            nodeSelector: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Node labels added by DevicePolicies.', maxProperties: 16 })),
+          },
+          { description: 'The reservation written by the admission controller; scaling up is admitted again, scaling down or stopping releases at once.' },
+        ),
+      ),
     },
     { description: 'Observed state of the model service.' },
   ),
