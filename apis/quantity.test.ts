@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { addResources, exceeded, fits, formatDecimal, formatQuantity, formatResources, parseQuantity, parseResources, QuantityError, subtractResources } from './quantity.js';
+import { addResources, exceeded, fits, formatDecimal, formatQuantity, formatResources, maxQuantityExponent, maxQuantityLength, parseQuantity, parseResources, QuantityError, subtractResources } from './quantity.js';
 
 describe('parseQuantity', () => {
   it.each([
@@ -22,6 +22,43 @@ describe('parseQuantity', () => {
 
   it.each(['', 'lots', '8GB', '1.2.3', 'Gi', '--1'])('rejects %j', (q) => {
     expect(() => parseQuantity(q)).toThrow(QuantityError);
+  });
+
+  // The bounds are inclusive: the largest accepted exponent and length still parse exactly.
+  it.each([
+    { q: `1e${maxQuantityExponent}`, want: 10n ** BigInt(maxQuantityExponent + 3) },
+    { q: `1e-${maxQuantityExponent}`, want: 1n },
+    { q: '0.000000000000000001e36', want: 10n ** 21n },
+    { q: '1'.repeat(maxQuantityLength), want: BigInt('1'.repeat(maxQuantityLength)) * 1000n },
+    { q: 1e36, want: 10n ** 39n },
+  ])('accepts $q at the bounds', ({ q, want }) => {
+    expect(parseQuantity(q)).toBe(want);
+  });
+
+  // Each of these would cost seconds to gigabytes as an exact BigInt (10^300000000 has 300 million
+  // digits); the error is thrown before any power is computed, and says why in a bounded message.
+  it.each([
+    { name: 'an exponent of 300 million', q: '1e300000000', why: /^invalid quantity "1e300000000": exponent out of range \(at most ±36\)$/ },
+    { name: 'an exponent of 3 million', q: '1e3000000', why: /exponent out of range/ },
+    { name: 'a negative exponent of 3 million', q: '1e-3000000', why: /exponent out of range/ },
+    { name: 'one past the largest exponent', q: `1e${maxQuantityExponent + 1}`, why: /exponent out of range/ },
+    { name: 'an exponent with 40 digits', q: `1e${'9'.repeat(40)}`, why: /exponent out of range/ },
+    { name: 'a JSON number beyond the range', q: 1e300, why: /exponent out of range/ },
+    { name: '10,000 digits', q: '9'.repeat(10_000), why: /longer than 64 characters$/ },
+    { name: 'one character too many', q: '1'.repeat(maxQuantityLength + 1), why: /longer than 64 characters$/ },
+    { name: 'a long fraction', q: `0.${'1'.repeat(100_000)}`, why: /longer than 64 characters$/ },
+    { name: 'long garbage', q: 'x'.repeat(100_000), why: /longer than 64 characters$/ },
+  ])('refuses $name, echoing at most 32 characters', ({ q, why }) => {
+    let error: unknown;
+    try {
+      parseQuantity(q);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(QuantityError);
+    const { message } = error as QuantityError;
+    expect(message).toMatch(why);
+    expect(message.length).toBeLessThanOrEqual(100);
   });
 });
 

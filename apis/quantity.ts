@@ -16,7 +16,29 @@ const decimalExponents: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k
 
 const quantityRe = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
+/**
+ * The longest quantity accepted, here and in the CRD schemas (maxLength). Kubernetes canonical
+ * quantities are at most ~20 characters (an int64 and a suffix); 64 leaves room for fractions
+ * written out in full while keeping every string a webhook must read or echo small.
+ */
+export const maxQuantityLength = 64;
+
+/**
+ * Largest |exponent| of a `1e<n>` quantity. Kubernetes holds a quantity as an int64 scaled by a
+ * power of ten between 10^-9 (n) and 10^18 (E), so every value it can represent is written with an
+ * exponent far inside ±36 whatever the mantissa's digits; a bigger one names no amount anything
+ * schedules, and 10^n as an exact BigInt costs time and memory that grows with n. It is refused before
+ * any arithmetic.
+ */
+export const maxQuantityExponent = 36;
+
 export class QuantityError extends Error {}
+
+/** A quantity as messages show it: never more than 32 characters of what the user wrote. */
+export function shownQuantity(q: string | number): string {
+  const s = String(q);
+  return JSON.stringify(s.length > 32 ? `${s.slice(0, 32)}…` : s);
+}
 
 /** Milli-units of a quantity; rounds up below a milli, as the scheduler does. */
 export function parseQuantity(q: string | number): bigint {
@@ -24,10 +46,14 @@ export function parseQuantity(q: string | number): bigint {
     if (!Number.isFinite(q)) throw new QuantityError(`invalid quantity ${q}`);
     q = String(q);
   }
+  // Bounded before anything else reads the string, so a hostile value costs no more than a short one.
+  if (q.length > maxQuantityLength) throw new QuantityError(`invalid quantity ${shownQuantity(q)}: longer than ${maxQuantityLength} characters`);
   const m = quantityRe.exec(q.trim());
-  if (!m) throw new QuantityError(`invalid quantity "${q}"`);
+  if (!m) throw new QuantityError(`invalid quantity ${shownQuantity(q)}`);
   const [, sign, number, suffix = ''] = m;
   const [whole = '0', fraction = ''] = number!.split('.');
+  const exp = suffix in binarySuffixes ? 0 : suffix in decimalExponents ? decimalExponents[suffix]! : Number.parseInt(suffix.slice(1), 10);
+  if (Math.abs(exp) > maxQuantityExponent) throw new QuantityError(`invalid quantity ${shownQuantity(q)}: exponent out of range (at most ±${maxQuantityExponent})`);
   // value = digits × 10^-fraction.length × multiplier; computed exactly in milli-units.
   const digits = BigInt((whole || '0') + fraction);
   let scaleNum = 1000n; // to milli-units
@@ -35,7 +61,6 @@ export function parseQuantity(q: string | number): bigint {
   if (suffix in binarySuffixes) {
     scaleNum *= binarySuffixes[suffix]!;
   } else {
-    const exp = /^[eE][+-]?\d+$/.test(suffix) ? Number.parseInt(suffix.slice(1), 10) : decimalExponents[suffix]!;
     if (exp >= 0) scaleNum *= 10n ** BigInt(exp);
     else scaleDen *= 10n ** BigInt(-exp);
   }
@@ -75,7 +100,7 @@ export function parseResources(list: Record<string, string | number> | undefined
 }
 
 /** Memory-like resources print with binary suffixes. */
-function isBytes(name: string): boolean {
+export function isBytes(name: string): boolean {
   return name === 'memory' || name === 'ephemeral-storage' || name.startsWith('hugepages-');
 }
 

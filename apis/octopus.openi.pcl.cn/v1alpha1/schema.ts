@@ -5,6 +5,7 @@
  * (TypeBox's unions and records are not structural), every node carries a description.
  */
 import { Type, type Static, type TSchema, type TObject, type TProperties, type TArray, type TUnsafe } from '@sinclair/typebox';
+import { maxQuantityLength } from '../../quantity.js';
 
 export type { Static, TSchema };
 
@@ -75,7 +76,11 @@ export function enumOf<const V extends readonly string[]>(values: V, opts: Commo
 export const quantityPattern =
   '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
-/** A quantity such as `4`, `500m`, `32Gi`: YAML integers and strings both accepted, like core/v1. */
+/**
+ * A quantity such as `4`, `500m`, `32Gi`: YAML integers and strings both accepted, like core/v1.
+ * Bounded in length (maxLength applies to the string form only), so the apiserver refuses a huge
+ * string before any webhook or controller reads it.
+ */
 export function quantity(opts: Common & { default?: string | number }): TUnsafe<string | number> {
   const { description, validations, ...rest } = opts;
   return Type.Unsafe<string | number>({
@@ -83,6 +88,7 @@ export function quantity(opts: Common & { default?: string | number }): TUnsafe<
     'x-kubernetes-int-or-string': true,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
     pattern: quantityPattern,
+    maxLength: maxQuantityLength,
     ...rest,
   });
 }
