@@ -133,6 +133,22 @@ describe('buildPods', () => {
     expect(pod.metadata!.labels).toMatchObject({ team: 'vision', [labels.job]: 'resnet' });
     expect(pod.metadata!.annotations).toEqual({ a: 'b' });
   });
+
+  it("runs under the pool's scheduler, the only place one comes from", () => {
+    const job = makeJob('None', [{ name: 'w', resourceSpec: 'x' }]);
+    const pool = { nodeSelector: { 'octopus.pcl.ac.cn/resource': 'gpu-a100' }, tolerations: [{ key: 'gpu', operator: 'Exists' }], schedulerName: 'volcano' };
+    const pod = buildPods(resolved(job, [gpuSet('w', 1)], { pool }))[0]!;
+    expect(pod.spec).toMatchObject({ schedulerName: 'volcano', tolerations: [{ key: 'gpu', operator: 'Exists' }] });
+  });
+
+  it('sizes pods from the admitted pod sets, whatever the tasks say now', () => {
+    // The task asks for more than was admitted (an edit the webhook refuses while admitted): the pods keep the admission.
+    const job = makeJob('None', [{ name: 'w', replicas: 8, resources: { requests: { 'nvidia.com/gpu': 8, cpu: 64 } }, shmSize: '1Ti' }]);
+    const pods = buildPods(resolved(job, [gpuSet('w', 1)]));
+    expect(pods).toHaveLength(1);
+    expect(pods[0]!.spec!.containers[0]!.resources?.requests).toEqual({ cpu: '8', memory: '64Gi', 'nvidia.com/gpu': '1' });
+    expect(pods[0]!.spec!.volumes?.find((v) => v.name === 'dshm')?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '16Gi' });
+  });
 });
 
 describe('buildService', () => {

@@ -28,6 +28,14 @@ export interface Mount {
   subPath?: string;
 }
 
+/** Where a pool's pods go: its nodes (selector, tolerations) and its scheduler. Only a pool names a scheduler. */
+export interface PoolPlacement {
+  nodeSelector: Record<string, string>;
+  tolerations: V1Toleration[];
+  /** Unset: the cluster's default scheduler. */
+  schedulerName?: string;
+}
+
 export interface ResolvedJob {
   job: Job;
   attempt: number;
@@ -42,7 +50,8 @@ export interface ResolvedJob {
   pretrainedModel?: Mount;
   /** Claim receiving /model, when the job registers output. */
   outputClaim?: string;
-  pool: { nodeSelector: Record<string, string>; tolerations: V1Toleration[] };
+  /** The pool the gang was admitted to (status.admission.pool), never spec.pool as it is now. */
+  pool: PoolPlacement;
   /** Security context defaults; a restricted profile unless configured otherwise. */
   runAsUser: number;
 }
@@ -269,6 +278,7 @@ export function buildPod(r: ResolvedJob, podSet: PodSet, index: number): V1Pod {
       volumes,
     },
   };
+  if (r.pool.schedulerName) pod.spec!.schedulerName = r.pool.schedulerName;
   if (r.imagePullSecret) pod.spec!.imagePullSecrets = [{ name: r.imagePullSecret }];
   return pod;
 }

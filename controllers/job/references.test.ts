@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ResourcePool, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { resolvePool, trainingPoolUse } from './references.js';
+import type { Job, ResourcePool, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { resolvePool, resolveReferences, trainingPoolUse, type Lookups } from './references.js';
 
 const apiVersion = 'octopus.openi.pcl.cn/v1alpha1';
 const pool = (name: string, spec: ResourcePool['spec'] = {}): ResourcePool => ({ apiVersion, kind: 'ResourcePool', metadata: { name }, spec });
@@ -42,5 +42,44 @@ describe('resolvePool', () => {
     const byName = new Map(workspaces.map((w) => [w.metadata.name!, w]));
     const got = resolvePool(name, namespace, { pool: (n) => pools.get(n), workspace: (n) => byName.get(n) }, tag, trainingPoolUse);
     expect(got).toMatchObject(want);
+  });
+});
+
+describe('pool placement', () => {
+  const volcano = pool('gpu', { resourceTag: 'gpu-a100', schedulerName: 'volcano', tolerations: [{ key: 'gpu', operator: 'Exists' }] });
+  const cpu = pool('cpu');
+  const lookups: Lookups = {
+    image: () => undefined,
+    dataset: () => undefined,
+    algorithm: () => undefined,
+    model: () => undefined,
+    pool: (n) => new Map([['gpu', volcano], ['cpu', cpu]]).get(n),
+    spec: () => undefined,
+    workspace: () => undefined,
+  };
+
+  it("resolves the pool's nodes and scheduler", () => {
+    expect(resolvePool('gpu', 'team-a', lookups, tag, trainingPoolUse)).toEqual({
+      ok: true,
+      pool: { nodeSelector: { [tag.key]: 'gpu-a100' }, tolerations: [{ key: 'gpu', operator: 'Exists' }], schedulerName: 'volcano' },
+    });
+    expect(resolvePool('cpu', 'team-a', lookups, tag, trainingPoolUse)).toEqual({ ok: true, pool: { nodeSelector: { [tag.key]: 'cpu' }, tolerations: [] } });
+  });
+
+  const job = (status?: Job['status']): Job => ({
+    apiVersion,
+    kind: 'Job',
+    metadata: { name: 'train', namespace: 'team-a' },
+    spec: { image: { reference: 'docker.io/library/python:3.12' }, pool: 'gpu', tasks: [{ name: 'w', resources: { requests: { cpu: 1 } } }] },
+    ...(status ? { status } : {}),
+  });
+
+  it.each([
+    { name: 'a queued job resolves the pool its spec names', status: undefined, want: { nodeSelector: { [tag.key]: 'gpu-a100' }, schedulerName: 'volcano' } },
+    // spec.pool was swapped to gpu after admission in cpu (the webhook refuses it; the pods must not follow regardless).
+    { name: 'an admitted job resolves the pool it was admitted to', status: { phase: 'Running' as const, admission: { pool: 'cpu', admittedAt: '2025-06-01T08:00:00Z', podSets: [], total: {} } }, want: { nodeSelector: { [tag.key]: 'cpu' } } },
+  ])('$name', ({ status, want }) => {
+    const got = resolveReferences(job(status), lookups, tag);
+    expect(got.ok && got.refs.pool).toEqual({ tolerations: want.schedulerName ? [{ key: 'gpu', operator: 'Exists' }] : [], ...want });
   });
 });

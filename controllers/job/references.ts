@@ -10,7 +10,7 @@ import { JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.
 import { resolveAssetVersion, visibilityProblem, type AssetReference, type Resolution, type ResolvedVersion } from '../assets/resolve.js';
 import type { VersionedAsset } from '../assets/types.js';
 import { poolNodeSelector } from '../cluster/nodes.js';
-import type { Mount } from './pods.js';
+import type { Mount, PoolPlacement } from './pods.js';
 
 export interface Lookups {
   image(namespace: string, name: string): Image | undefined;
@@ -30,7 +30,7 @@ export interface ResolvedReferences {
   defaultCommand?: string[];
   datasets: (Mount & { name: string })[];
   pretrainedModel?: Mount;
-  pool: { nodeSelector: Record<string, string>; tolerations: V1Toleration[] };
+  pool: PoolPlacement;
   specs: Map<string, ResourceSpec>;
   /** For lineage: the versions actually used. */
   lineage: {
@@ -104,8 +104,8 @@ export interface PoolUse {
 export const trainingPoolUse: PoolUse = { jobType: 'Train', reason: R.PoolNotForTraining, what: 'training jobs' };
 
 /**
- * The pool's node selector and tolerations, if the workspace of `namespace` may use the pool, it exists
- * and accepts the workload type.
+ * The pool's node selector, tolerations and scheduler, if the workspace of `namespace` may use the pool,
+ * it exists and accepts the workload type.
  */
 export function resolvePool(
   name: string,
@@ -121,7 +121,9 @@ export function resolvePool(
   if (pool.spec.jobTypes && pool.spec.jobTypes.length > 0 && !pool.spec.jobTypes.includes(use.jobType)) {
     return fail(use.reason, `ResourcePool ${name} does not accept ${use.what} (jobTypes: ${pool.spec.jobTypes.join(', ')})`);
   }
-  return { ok: true, pool: { nodeSelector: poolNodeSelector(pool, tag), tolerations: (pool.spec.tolerations ?? []) as V1Toleration[] } };
+  const placement: PoolPlacement = { nodeSelector: poolNodeSelector(pool, tag), tolerations: (pool.spec.tolerations ?? []) as V1Toleration[] };
+  if (pool.spec.schedulerName) placement.schedulerName = pool.spec.schedulerName;
+  return { ok: true, pool: placement };
 }
 
 /** A ResourceSpec that exists and applies to `pool` (any pool when none is given); `where` names its user in messages, e.g. "task worker". */
@@ -203,7 +205,9 @@ export function resolveWorkload(w: WorkloadReferences, ns: string, lookups: Look
   return { ok: true, refs };
 }
 
+/** A Job's references; once admitted, its pool is the admitted one, so its pods go where admission placed them whatever spec.pool says. */
 export function resolveReferences(job: Job, lookups: Lookups, tag: { key: string; valuePrefix: string }): ReferenceResult {
   const resourceSpecs = job.spec.tasks.flatMap((t) => (t.resourceSpec ? [{ name: t.resourceSpec, where: `task ${t.name}` }] : []));
-  return resolveWorkload({ ...job.spec, resourceSpecs }, job.metadata.namespace!, lookups, tag, trainingPoolUse);
+  const pool = job.status?.admission?.pool ?? job.spec.pool;
+  return resolveWorkload({ ...job.spec, pool, resourceSpecs }, job.metadata.namespace!, lookups, tag, trainingPoolUse);
 }

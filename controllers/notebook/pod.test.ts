@@ -57,6 +57,14 @@ describe('buildNotebookPod', () => {
     expect(pod.spec!.nodeSelector).toEqual({ 'octopus.pcl.ac.cn/resource': 'gpu', 'nvidia.com/gpu.product': 'A100' });
     expect(pod.spec!.tolerations).toEqual([{ key: 'gpu', operator: 'Exists' }]);
     expect(pod.spec!.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(pod.spec!.schedulerName).toBeUndefined();
+  });
+
+  it("keeps the admission's size when the spec asks for more, and runs under the pool's scheduler", () => {
+    const grown = makeNotebook({ resourceSpec: undefined, resources: { requests: { 'nvidia.com/gpu': 8, cpu: 64 } } });
+    const p = buildNotebookPod({ notebook: grown, admission, refs: { ...refs, pool: { ...refs.pool, schedulerName: 'volcano' } }, runAsUser: 1000 });
+    expect(p.spec!.containers[0]!.resources?.requests).toEqual({ cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' });
+    expect(p.spec!.schedulerName).toBe('volcano');
   });
 
   it('runs JupyterLab restricted, restarting in place, with its home and port in the environment', () => {
@@ -110,6 +118,20 @@ describe('observeNotebookPod', () => {
 });
 
 describe('resolveNotebookReferences', () => {
+  it('resolves the admitted pool while the notebook holds a reservation, else the one its spec names', () => {
+    const pools = new Map([
+      ['gpu', { metadata: { name: 'gpu' }, spec: {} } as ResourcePool],
+      ['cpu', { metadata: { name: 'cpu' }, spec: { schedulerName: 'volcano' } } as ResourcePool],
+    ]);
+    const lookups: Lookups = { image: () => undefined, dataset: () => undefined, algorithm: () => undefined, model: () => undefined, pool: (n) => pools.get(n), spec: () => undefined, workspace: () => undefined };
+    const swapped = makeNotebook({ pool: 'gpu', resourceSpec: undefined, resources: { requests: { cpu: 1 } } });
+    const tag = { key: 'k', valuePrefix: '' };
+    const admitted = resolveNotebookReferences({ ...swapped, status: { admission: { ...admission, pool: 'cpu' } } }, lookups, tag);
+    expect(admitted.ok && admitted.refs.pool).toEqual({ nodeSelector: { k: 'cpu' }, tolerations: [], schedulerName: 'volcano' });
+    const pending = resolveNotebookReferences(swapped, lookups, tag);
+    expect(pending.ok && pending.refs.pool).toEqual({ nodeSelector: { k: 'gpu' }, tolerations: [] });
+  });
+
   it('needs a pool that accepts notebooks', () => {
     const pool = { metadata: { name: 'gpu' }, spec: { jobTypes: ['Train', 'Serving'] } } as ResourcePool;
     const lookups: Lookups = { image: () => undefined, dataset: () => undefined, algorithm: () => undefined, model: () => undefined, pool: () => pool, spec: () => undefined, workspace: () => undefined };

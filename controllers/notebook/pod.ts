@@ -34,9 +34,11 @@ export function notebookLabels(nb: Notebook): Record<string, string> {
   return { [notebookLabel]: nb.metadata.name!, [jobLabels.managedBy]: 'octopus' };
 }
 
+/** A Notebook's references; while it holds a reservation, its pool is the admitted one, whatever spec.pool says. */
 export function resolveNotebookReferences(nb: Notebook, lookups: Lookups, tag: { key: string; valuePrefix: string }): ReferenceResult {
   const resourceSpecs = nb.spec.resourceSpec ? [{ name: nb.spec.resourceSpec }] : [];
-  return resolveWorkload({ ...nb.spec, resourceSpecs }, nb.metadata.namespace!, lookups, tag, notebookPoolUse);
+  const pool = nb.status?.admission?.pool ?? nb.spec.pool;
+  return resolveWorkload({ ...nb.spec, pool, resourceSpecs }, nb.metadata.namespace!, lookups, tag, notebookPoolUse);
 }
 
 /** The /userhome claim: owned by the notebook, so it outlives every stop and goes with the notebook. */
@@ -114,6 +116,7 @@ export function buildNotebookPod(r: ResolvedNotebook): V1Pod {
       volumes,
     },
   };
+  if (r.refs.pool.schedulerName) pod.spec!.schedulerName = r.refs.pool.schedulerName;
   if (r.refs.imagePullSecret) pod.spec!.imagePullSecrets = [{ name: r.refs.imagePullSecret }];
   return pod;
 }

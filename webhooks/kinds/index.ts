@@ -23,9 +23,10 @@ import type { Mutator, MutatorRegistry, Validator, ValidatorRegistry } from '../
 import { kindKey, type WebhookKind } from '../registration.js';
 import { kindValidator, type Check, type KindRules } from './check.js';
 import { validateDevicePolicy } from './device-policy.js';
-import { validateAdmittedJob } from './immutability.js';
+import { validateAdmittedJob, validateAdmittedNotebook } from './immutability.js';
 import type { Lookups } from './lookups.js';
 import { validateMembers } from './members.js';
+import { validatePodMetadata } from './pod-metadata.js';
 import { validateQuota, warnQuotaLowered } from './quota.js';
 import { validateResources } from './resources.js';
 import { validateVisibility } from './visibility.js';
@@ -47,7 +48,7 @@ function kindRules(): Map<KindDefinition, KindRules<never>> {
     [Image, rules([warnAsset])],
     [Model, rules([warnAsset])],
     [Job, rules([validateResources, validateAdmittedJob, warnJob], gangPolicy)],
-    [Notebook, rules([validateResources], gangPolicy)],
+    [Notebook, rules([validateResources, validateAdmittedNotebook], gangPolicy)],
     [ModelService, rules([validateResources], [validateWorkspacePools, validateVisibility])],
     [Quota, rules([validateResources, warnQuotaLowered])],
     [Workspace, rules([validateMembers, warnWorkspace])],
@@ -73,7 +74,7 @@ export function octopusAdmission(lookups: Lookups): OctopusAdmission {
     const own = byKind.get(def);
     if (own === undefined) throw new Error(`no admission rules for kind ${def.kind}`);
     const namespaced = def.scope === 'Namespaced';
-    const fields = namespaced ? [validateWorkspaceLabel, ...own.fields] : own.fields;
+    const fields = namespaced ? [validateWorkspaceLabel, validatePodMetadata, ...own.fields] : own.fields;
     validators[kindKey(def.kind)] = kindValidator(def, { fields, policy: own.policy }, lookups) as Validator;
     if (namespaced) mutators[kindKey(def.kind)] = labeler;
   }
