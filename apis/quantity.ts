@@ -32,28 +32,36 @@ export const maxQuantityLength = 64;
  */
 export const maxQuantityExponent = 36;
 
-export class QuantityError extends Error {}
-
 /** A quantity as messages show it: never more than 32 characters of what the user wrote. */
 export function shownQuantity(q: string | number): string {
   const s = String(q);
   return JSON.stringify(s.length > 32 ? `${s.slice(0, 32)}…` : s);
 }
 
+export class QuantityError extends Error {
+  /** Why a well-spelled quantity is refused (too long, exponent out of range); unset when it is not a quantity at all. */
+  readonly reason: string | undefined;
+
+  constructor(q: string | number, reason?: string) {
+    super(`invalid quantity ${shownQuantity(q)}${reason ? `: ${reason}` : ''}`);
+    this.reason = reason;
+  }
+}
+
 /** Milli-units of a quantity; rounds up below a milli, as the scheduler does. */
 export function parseQuantity(q: string | number): bigint {
   if (typeof q === 'number') {
-    if (!Number.isFinite(q)) throw new QuantityError(`invalid quantity ${q}`);
+    if (!Number.isFinite(q)) throw new QuantityError(q);
     q = String(q);
   }
   // Bounded before anything else reads the string, so a hostile value costs no more than a short one.
-  if (q.length > maxQuantityLength) throw new QuantityError(`invalid quantity ${shownQuantity(q)}: longer than ${maxQuantityLength} characters`);
+  if (q.length > maxQuantityLength) throw new QuantityError(q, `longer than ${maxQuantityLength} characters`);
   const m = quantityRe.exec(q.trim());
-  if (!m) throw new QuantityError(`invalid quantity ${shownQuantity(q)}`);
+  if (!m) throw new QuantityError(q);
   const [, sign, number, suffix = ''] = m;
   const [whole = '0', fraction = ''] = number!.split('.');
   const exp = suffix in binarySuffixes ? 0 : suffix in decimalExponents ? decimalExponents[suffix]! : Number.parseInt(suffix.slice(1), 10);
-  if (Math.abs(exp) > maxQuantityExponent) throw new QuantityError(`invalid quantity ${shownQuantity(q)}: exponent out of range (at most ±${maxQuantityExponent})`);
+  if (Math.abs(exp) > maxQuantityExponent) throw new QuantityError(q, `exponent out of range (at most ±${maxQuantityExponent})`);
   // value = digits × 10^-fraction.length × multiplier; computed exactly in milli-units.
   const digits = BigInt((whole || '0') + fraction);
   let scaleNum = 1000n; // to milli-units

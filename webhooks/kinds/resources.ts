@@ -5,7 +5,7 @@
  * breaking these would be refused long after the workload was accepted; here it is refused at once.
  */
 import type { Job, ModelService, Notebook, Quota, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { display, isDeviceResource, parseQuantity } from '../../apis/quantity.js';
+import { display, isDeviceResource, parseQuantity, QuantityError, shownQuantity } from '../../apis/quantity.js';
 import type { FieldError } from '../admission.js';
 import type { Check } from './check.js';
 
@@ -62,15 +62,16 @@ function amountsOf(kind: string, obj: WithResources): Amounts {
   }
 }
 
-const invalid = (value: Quantity, detail: string): string => `Invalid value: ${JSON.stringify(String(value))}: ${detail}`;
+const invalid = (value: Quantity, detail: string): string => `Invalid value: ${shownQuantity(value)}: ${detail}`;
 
 /** The amount in milli-units, or undefined after recording why it is not one. */
 function amount(value: Quantity, path: string, errors: FieldError[]): bigint | undefined {
   let millis: bigint;
   try {
     millis = parseQuantity(value);
-  } catch {
-    errors.push({ path, message: invalid(value, 'must be a quantity such as 500m, 4 or 32Gi') });
+  } catch (err) {
+    const why = err instanceof QuantityError && err.reason ? err.reason : 'must be a quantity such as 500m, 4 or 32Gi';
+    errors.push({ path, message: invalid(value, why) });
     return undefined;
   }
   if (millis < 0n) {

@@ -1,0 +1,82 @@
+// Hostile quantities through the real webhook server: exponents of millions, thousands of digits, in a
+// Job's tasks, a Notebook, a Quota and a ResourceSpec, many at once. Each is refused with a message that
+// names the field and stays short, and the server answers a valid review right after — evaluating 10^n
+// exactly would have held the event loop for minutes (no timing is measured: the refusals are what show
+// the arithmetic never ran, see apis/quantity.test.ts).
+import type { Agent } from 'node:https';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { generateTlsBundle, servingIdentity } from '../certs.js';
+import { kindKey } from '../registration.js';
+import { createWebhookServer, type WebhookServer } from '../server.js';
+import { send, trustingAgent } from '../testing/https.js';
+import { admissionReview, lookupsOf, makeJob, makeNotebook, makeQuota, makeResourceSpec, makeTask } from '../testing/octopus.js';
+import { octopusAdmission } from './index.js';
+
+let webhooks: WebhookServer;
+let agent: Agent;
+let base: string;
+
+beforeAll(async () => {
+  const tls = await generateTlsBundle({ identity: servingIdentity({ service: 's', namespace: 'n', local: true }), now: new Date(), validityDays: 1 });
+  webhooks = createWebhookServer({ ...octopusAdmission(lookupsOf([])), tls, logger: pino({ level: 'silent' }), registry: new Registry() });
+  const { port } = await webhooks.listen(0, '127.0.0.1');
+  base = `https://127.0.0.1:${port}`;
+  agent = trustingAgent(tls.caBundle, 16);
+});
+
+afterAll(async () => {
+  agent.destroy();
+  await webhooks.close(0);
+});
+
+interface Answer {
+  allowed: boolean;
+  status?: { code: number; message: string; details?: { causes?: { field: string; message: string }[] } };
+}
+
+async function review(obj: KubernetesObject, uid: string): Promise<Answer> {
+  const reply = await send(agent, `${base}/validate/${kindKey(obj.kind!)}`, { body: JSON.stringify(admissionReview(obj, undefined, uid)) });
+  expect(reply.status).toBe(200);
+  const { response } = JSON.parse(reply.text) as { response: Answer & { uid: string } };
+  expect(response.uid).toBe(uid);
+  return response;
+}
+
+const hostile = ['1e300000000', '1e3000000', '1e-300000000', '9'.repeat(10_000), `0.${'1'.repeat(10_000)}`, `1e${'9'.repeat(1_000)}`];
+
+const carriers: { name: string; field: string; make: (q: string) => KubernetesObject }[] = [
+  { name: "a Job's inline requests", field: 'spec.tasks[0].resources.requests', make: (q) => makeJob({ pool: 'cpu', tasks: [makeTask('worker', { cpu: q })] }) },
+  { name: "a Job's shm size", field: 'spec.shmSize', make: (q) => makeJob({ pool: 'cpu', tasks: [makeTask('worker', { cpu: 1 })], shmSize: q }) },
+  { name: "a Notebook's limits", field: 'spec.resources.limits', make: (q) => makeNotebook({ resources: { requests: { cpu: 1 }, limits: { memory: q } } }) },
+  { name: "a Quota's hard limits", field: 'spec.hard', make: (q) => makeQuota('default', { hard: { 'nvidia.com/gpu': q } }) },
+  { name: "a ResourceSpec's requests", field: 'spec.resources.requests', make: (q) => makeResourceSpec('huge', { cpu: q }) },
+];
+
+it.each(carriers)('refuses hostile quantities in $name, naming the field in a short message', async ({ field, make }) => {
+  for (const [i, q] of hostile.entries()) {
+    const answer = await review(make(q), `uid-${i}`);
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.code).toBe(422);
+    // A path such as spec.tasks[0].resources.requests[cpu] or .cpu, whatever tier refused it.
+    expect(answer.status?.details?.causes?.map((c) => c.field)).toEqual([expect.stringContaining(field)]);
+    expect(answer.status!.message.length).toBeLessThan(300);
+  }
+});
+
+it('says why: the exponent is out of range, or the string too long', async () => {
+  const job = (q: string) => makeJob({ pool: 'cpu', tasks: [makeTask('worker', { cpu: q })] });
+  expect((await review(job('1e300000000'), 'exp')).status?.message).toBe('spec.tasks[0].resources.requests[cpu]: Invalid value: "1e300000000": exponent out of range (at most ±36)');
+  expect((await review(job('9'.repeat(10_000)), 'long')).status?.message).toBe('spec.tasks[0].resources.requests.cpu: Too long: may not be more than 64 bytes');
+});
+
+it('keeps answering: a burst of hostile reviews, then a valid one', async () => {
+  const burst = Array.from({ length: 64 }, (_, i) => review(carriers[i % carriers.length]!.make(hostile[i % hostile.length]!), `burst-${i}`));
+  const answers = await Promise.all(burst);
+  expect(answers.every((a) => !a.allowed)).toBe(true);
+  const valid = await review(makeJob({ pool: 'cpu', tasks: [makeTask('worker', { cpu: '1e3', memory: '1Gi' })] }), 'valid');
+  expect(valid).toMatchObject({ allowed: true });
+  expect((await send(agent, `${base}/healthz`)).status).toBe(200);
+});
