@@ -32,6 +32,10 @@ export interface ControllerOptions {
   importStorageSize: string;
   /** StorageClass of import claims when a spec names none; empty uses the cluster default. */
   importStorageClass: string;
+  /** CPU of an import pod, requested and limited (counted against the workspace Quota while it runs). */
+  importCpu: string;
+  /** Memory of an import pod, requested and limited. */
+  importMemory: string;
   /** Default S3 endpoint when a source names none. */
   s3Endpoint: string;
   /** UID/GID workload pods run as (restricted pod security needs a non-root user). */
@@ -64,6 +68,8 @@ export const flags: Flag[] = [
   { key: 'buildPushSecret', flag: 'build-push-secret', type: 'string', default: 'octopus-registry-push', help: 'default dockerconfigjson Secret for pushes' },
   { key: 'importStorageSize', flag: 'import-storage-size', type: 'string', default: '10Gi', help: 'default size of import claims' },
   { key: 'importStorageClass', flag: 'import-storage-class', type: 'string', default: '', help: 'default StorageClass of import claims' },
+  { key: 'importCpu', flag: 'import-cpu', type: 'string', default: '500m', help: 'CPU of an import pod (request = limit)' },
+  { key: 'importMemory', flag: 'import-memory', type: 'string', default: '1Gi', help: 'memory of an import pod (request = limit)' },
   { key: 's3Endpoint', flag: 's3-endpoint', type: 'string', default: '', help: 'default S3 endpoint' },
   { key: 'runAsUser', flag: 'run-as-user', type: 'number', default: 1000, help: 'UID/GID of workload pods' },
   { key: 'ingressDomain', flag: 'ingress-domain', type: 'string', default: 'octopus.local', help: 'domain of Notebook/ModelService hosts' },

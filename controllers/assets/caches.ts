@@ -4,7 +4,8 @@
  * named after its kind, so it finds its own children without scanning.
  */
 import type { KubernetesObject, V1ConfigMap, V1Job, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { core } from '../resources.js';
+import type { Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { core, octopus } from '../resources.js';
 import { controllerOf, type Informer, type InformerSelector, type Manager, type MapFunc } from '../runtime/index.js';
 import { assetAnnotations, assetLabels } from './names.js';
 
@@ -24,8 +25,13 @@ export interface JobCaches {
 export interface AssetCaches extends JobCaches {
   /** Every claim in scope: users' claims (pvc sources) as well as the controllers' own. */
   readonly claims: Informer<V1PersistentVolumeClaim>;
-  /** Volumes of nfs versions (cluster-scoped, so never narrowed to a namespace). */
+  /**
+   * Every volume (cluster-scoped, so never narrowed to a namespace): those of nfs versions, and
+   * those users' claims are bound to, which the storage policy judges.
+   */
   readonly volumes: Informer<V1PersistentVolume>;
+  /** Workspaces: their spec.storage is the policy of the namespace of their name. */
+  readonly workspaces: Informer<Workspace>;
 }
 
 /** The selector of namespaced informers under `scope`. */
@@ -46,7 +52,8 @@ export function assetCaches(manager: Manager, scope: Scope): AssetCaches {
   return {
     ...jobCaches(manager, scope),
     claims: manager.informer<V1PersistentVolumeClaim>(core.PersistentVolumeClaim, namespaced(scope)),
-    volumes: manager.informer<V1PersistentVolume>(core.PersistentVolume, { labelSelector: assetLabels.kind }),
+    volumes: manager.informer<V1PersistentVolume>(core.PersistentVolume),
+    workspaces: manager.informer<Workspace>(octopus.Workspace),
   };
 }
 

@@ -129,7 +129,10 @@ describe('importEnv', () => {
 
 describe('desiredImportJob', () => {
   const v = version('v1', s3);
-  const spec = { import: { backoffLimit: 1, activeDeadlineSeconds: 600, podMetadata: { labels: { team: 'vision' }, annotations: { note: 'x', 'octopus.openi.pcl.cn/owner': 'spoofed' } } }, versions: [v] };
+  const spec = {
+    import: { backoffLimit: 1, activeDeadlineSeconds: 600, podMetadata: { labels: { team: 'vision', 'octopus.openi.pcl.cn/charged-to': 'team-b' }, annotations: { note: 'x', 'octopus.openi.pcl.cn/owner': 'spoofed' } } },
+    versions: [v],
+  };
   const job = desiredImportJob(asset('Dataset', 'imagenet', spec), v, s3, testOptions);
   const podSpec = job.spec!.template.spec!;
   const container = podSpec.containers[0]!;
@@ -149,9 +152,21 @@ describe('desiredImportJob', () => {
 
   it("passes the user's pod metadata through, but not over its own keys", () => {
     expect(job.spec?.template.metadata).toEqual({
-      labels: { team: 'vision', 'app.kubernetes.io/managed-by': 'octopus', 'octopus.openi.pcl.cn/asset-kind': 'Dataset', 'octopus.openi.pcl.cn/asset-version': 'v1' },
+      labels: {
+        team: 'vision',
+        'app.kubernetes.io/managed-by': 'octopus',
+        'octopus.openi.pcl.cn/asset-kind': 'Dataset',
+        'octopus.openi.pcl.cn/asset-version': 'v1',
+        'octopus.openi.pcl.cn/charged-to': 'team-a',
+      },
       annotations: { note: 'x', 'octopus.openi.pcl.cn/owner': 'team-a/imagenet' },
     });
+  });
+
+  it("requests and is limited to the controller's import size, so it is never BestEffort and counts against the Quota", () => {
+    expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '500m', memory: '1Gi' } });
+    const sized = desiredImportJob(asset('Dataset', 'imagenet', spec), v, s3, { ...testOptions, importCpu: '2', importMemory: '3Gi' });
+    expect(sized.spec!.template.spec!.containers[0]!.resources).toEqual({ requests: { cpu: '2', memory: '3Gi' }, limits: { cpu: '2', memory: '3Gi' } });
   });
 
   it('runs the importer once, restricted, with the claim at /data', () => {

@@ -16,7 +16,7 @@ import { childLabels, ownedMetadata } from './owned.js';
 import { runOnceJob } from './run-once-job.js';
 import type { GitSource, HttpSource, NfsSource, S3Source, VersionSpec, VersionedAsset } from './types.js';
 
-export type ImportOptions = Pick<ControllerOptions, 'importerImage' | 'importStorageSize' | 'importStorageClass' | 's3Endpoint' | 'runAsUser'>;
+export type ImportOptions = Pick<ControllerOptions, 'importerImage' | 'importStorageSize' | 'importStorageClass' | 'importCpu' | 'importMemory' | 's3Endpoint' | 'runAsUser'>;
 
 /** Where imported content lands inside the import pod. */
 export const importMountPath = '/data';
@@ -94,18 +94,23 @@ export function importEnv(source: CopySource, options: Pick<ImportOptions, 's3En
   ];
 }
 
-/** The batch/v1 Job copying `source` into the version's claim, retried per the asset's import policy. */
+/**
+ * The batch/v1 Job copying `source` into the version's claim, retried per the asset's import policy.
+ * Its pod requests (and is limited to) the controller's import size, and is labelled with the
+ * namespace it is charged to, so it counts against that workspace's Quota while it runs.
+ */
 export function desiredImportJob(asset: VersionedAsset, version: VersionSpec, source: CopySource, options: ImportOptions): V1Job {
   const policy = asset.spec.import ?? {};
+  const size = { cpu: options.importCpu, memory: options.importMemory };
   return runOnceJob({
     owner: asset,
     name: importJobName(asset, version.name),
-    labels: childLabels(asset.kind, version.name),
+    labels: { ...childLabels(asset.kind, version.name), [assetLabels.chargedTo]: asset.metadata.namespace! },
     ...(policy.podMetadata && { podMetadata: policy.podMetadata }),
     backoffLimit: policy.backoffLimit ?? defaultBackoffLimit,
     ...(policy.activeDeadlineSeconds !== undefined && { activeDeadlineSeconds: policy.activeDeadlineSeconds }),
     runAsUser: options.runAsUser,
-    container: { name: 'import', image: options.importerImage, env: importEnv(source, options), volumeMounts: [{ name: 'data', mountPath: importMountPath }] },
+    container: { name: 'import', image: options.importerImage, env: importEnv(source, options), resources: { requests: size, limits: size }, volumeMounts: [{ name: 'data', mountPath: importMountPath }] },
     volumes: [{ name: 'data', persistentVolumeClaim: { claimName: versionClaimName(asset, version.name) } }],
   });
 }

@@ -15,6 +15,10 @@ export const VersionReasons = {
   DeadlineExceeded: 'DeadlineExceeded',
   ClaimNotFound: 'ClaimNotFound',
   ClaimFound: 'ClaimFound',
+  /** A user's claim exists but is not bound to a volume yet; the policy judges the volume once it is. */
+  ClaimNotBound: 'ClaimNotBound',
+  /** The workspace's storage policy does not allow the version's storage (Workspace spec.storage). */
+  StoragePolicyDenied: 'StoragePolicyDenied',
   VolumeCreated: 'VolumeCreated',
   ConfigMapNotFound: 'ConfigMapNotFound',
   ConfigMapFound: 'ConfigMapFound',

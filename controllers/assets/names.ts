@@ -17,6 +17,8 @@ export const assetLabels = {
   /** The .metadata.generation of an Image a build Job is for. */
   generation: 'octopus.openi.pcl.cn/generation',
   managedBy: 'app.kubernetes.io/managed-by',
+  /** On import pods: the namespace whose Quota their requests count against while they run. */
+  chargedTo: 'octopus.openi.pcl.cn/charged-to',
 } as const;
 
 export const managedByValue = 'octopus';

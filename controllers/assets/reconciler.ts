@@ -38,6 +38,7 @@ import { createChild } from './create.js';
 import { clip, jobCondition, observeImport, VersionReasons } from './import-status.js';
 import { assetLabels, filesConfigMapName, importJobName, nfsVolumeName, versionClaimName, volumeFinalizer } from './names.js';
 import { holderOf } from './owned.js';
+import { nfsProblem, storageClassProblem, storagePolicyOf, volumeProblem, type StoragePolicy } from './storage-policy.js';
 import { assetStatus, versionEvents } from './summary.js';
 import type { AssetKindName, AssetStatus, VersionSpec, VersionStatus, VersionedAsset } from './types.js';
 
@@ -112,7 +113,9 @@ export class AssetReconciler {
     const now = this.o.clock.now();
     const previous = new Map((asset.status?.versions ?? []).map((v) => [v.name, v]));
     const observed: Observed[] = [];
-    for (const version of versions) observed.push(await this.reconcileVersion(asset, version, previous.get(version.name), now));
+    // Judged again on every reconcile: an admin may narrow the policy after the asset got in.
+    const policy = storagePolicyOf(this.o.caches.workspaces.get(asset.metadata.namespace!));
+    for (const version of versions) observed.push(await this.reconcileVersion(asset, version, policy, previous.get(version.name), now));
 
     const decorate = this.o.behaviour.decorate ?? ((_: VersionSpec, s: VersionStatus) => s);
     const specNames = new Set(versions.map((v) => v.name));
@@ -133,14 +136,14 @@ export class AssetReconciler {
     return observed.some((o) => o.poll) ? { requeueAfterMs: missingObjectRequeueMs } : undefined;
   }
 
-  private reconcileVersion(asset: VersionedAsset, version: VersionSpec, previous: VersionStatus | undefined, now: number): Promise<Observed> {
+  private reconcileVersion(asset: VersionedAsset, version: VersionSpec, policy: StoragePolicy | undefined, previous: VersionStatus | undefined, now: number): Promise<Observed> {
     const { pvc, nfs, configMap, files } = version.source;
-    if (pvc) return Promise.resolve(this.claimVersion(asset, version, pvc, previous, now));
-    if (nfs) return this.nfsVersion(asset, version, previous, now);
+    if (pvc) return Promise.resolve(this.claimVersion(asset, version, pvc, policy, previous, now));
+    if (nfs) return this.nfsVersion(asset, version, policy, previous, now);
     if (configMap) return this.configMapVersion(asset, version, configMap.name, previous, now);
     if (files) return this.filesVersion(asset, version, files, previous, now);
     const copy = copySourceOf(version);
-    if (copy) return this.importVersion(asset, version, copy, previous, now);
+    if (copy) return this.importVersion(asset, version, copy, policy, previous, now);
     // The schema requires exactly one source; an object written around it still must not crash us.
     return Promise.resolve({ status: { name: version.name, phase: 'Failed', reason: 'InvalidSource', message: 'the version names no source' } });
   }
@@ -162,8 +165,11 @@ export class AssetReconciler {
     return undefined;
   }
 
-  /** A claim the user made: used in place once it exists. */
-  private claimVersion(asset: VersionedAsset, version: VersionSpec, pvc: { claimName: string; subPath?: string }, previous: VersionStatus | undefined, now: number): Observed {
+  /**
+   * A claim the user made: used in place once it exists and is bound to a volume the storage policy
+   * allows. A user may bind a claim to any volume nobody claimed, so the claim alone proves nothing.
+   */
+  private claimVersion(asset: VersionedAsset, version: VersionSpec, pvc: { claimName: string; subPath?: string }, policy: StoragePolicy | undefined, previous: VersionStatus | undefined, now: number): Observed {
     const namespace = asset.metadata.namespace!;
     const claim = this.o.caches.claims.get(`${namespace}/${pvc.claimName}`);
     const base = { name: version.name, claimName: pvc.claimName, ...(pvc.subPath && { subPath: pvc.subPath }) };
@@ -171,17 +177,34 @@ export class AssetReconciler {
       const message = `PersistentVolumeClaim ${pvc.claimName} not found in namespace ${namespace}`;
       return { status: { ...base, phase: 'Pending', reason: VersionReasons.ClaimNotFound, message }, poll: true };
     }
+    const volume = claim.spec?.volumeName ? this.o.caches.volumes.get(claim.spec.volumeName) : undefined;
+    if (claim.status?.phase !== 'Bound' || !volume) {
+      // Both the claim and the volumes are watched: binding wakes this asset.
+      const message = `PersistentVolumeClaim ${pvc.claimName} is not bound to a volume yet`;
+      return { status: { ...base, phase: 'Pending', reason: VersionReasons.ClaimNotBound, message } };
+    }
+    const problem = volumeProblem(policy, namespace, claim, volume);
+    if (problem) return { status: { ...base, phase: 'Failed', reason: VersionReasons.StoragePolicyDenied, message: clip(problem) } };
     return { status: { ...base, phase: 'Ready', reason: VersionReasons.ClaimFound, message: `uses claim ${pvc.claimName}`, readyTime: readySince(previous, now) } };
   }
 
-  /** An NFS export: a volume and a claim bound to it by name, made once. */
-  private async nfsVersion(asset: VersionedAsset, version: VersionSpec, previous: VersionStatus | undefined, now: number): Promise<Observed> {
+  /**
+   * An NFS export: a volume and a claim bound to it by name, made once, while the storage policy
+   * allows the export. Once it does not, both are removed (pods mounting the claim keep it until
+   * they end: the apiserver's protection finalizers hold the objects).
+   */
+  private async nfsVersion(asset: VersionedAsset, version: VersionSpec, policy: StoragePolicy | undefined, previous: VersionStatus | undefined, now: number): Promise<Observed> {
     const nfs = version.source.nfs!;
     const claimName = versionClaimName(asset, version.name);
     const volume = this.o.caches.volumes.get(nfsVolumeName(asset, version.name));
     const claim = this.o.caches.claims.get(`${asset.metadata.namespace}/${claimName}`);
     const taken = this.nameTaken(asset, version, [['PersistentVolume', volume], ['PersistentVolumeClaim', claim]]);
     if (taken) return taken;
+    const problem = nfsProblem(policy, asset.metadata.namespace!, nfs);
+    if (problem) {
+      for (const obj of [claim, volume]) if (obj && !obj.metadata?.deletionTimestamp) await this.o.client.deleteIgnoreNotFound(obj);
+      return { status: { name: version.name, phase: 'Failed', reason: VersionReasons.StoragePolicyDenied, message: clip(problem) } };
+    }
     await this.createIfMissing(desiredNfsVolume(asset, version, nfs, this.o.options), volume);
     await this.createIfMissing(desiredNfsClaim(asset, version, this.o.options), claim);
     const message = `NFS ${nfs.server}:${nfs.path}`;
@@ -218,8 +241,12 @@ export class AssetReconciler {
     return { status: { name: version.name, configMapName, phase: 'Ready', reason: VersionReasons.ConfigMapCreated, message, readyTime: readySince(previous, now) } };
   }
 
-  /** A copied source: a claim, and a Job copying the source into it until the copy succeeded once. */
-  private async importVersion(asset: VersionedAsset, version: VersionSpec, copy: CopySource, previous: VersionStatus | undefined, now: number): Promise<Observed> {
+  /**
+   * A copied source: a claim, and a Job copying the source into it until the copy succeeded once.
+   * A claim is made only of a StorageClass the policy allows; one made before the policy narrowed
+   * keeps its content.
+   */
+  private async importVersion(asset: VersionedAsset, version: VersionSpec, copy: CopySource, policy: StoragePolicy | undefined, previous: VersionStatus | undefined, now: number): Promise<Observed> {
     const namespace = asset.metadata.namespace!;
     const claimName = versionClaimName(asset, version.name);
     const jobName = importJobName(asset, version.name);
@@ -234,7 +261,11 @@ export class AssetReconciler {
       await this.o.client.deleteIgnoreNotFound(job, { propagationPolicy: 'Background' });
       return { status: { ...base, phase: 'Pending', reason: VersionReasons.ImportPending, message: `claim ${claimName} was deleted; importing again`, attempts: 0 } };
     }
-    if (!claim) await createChild(this.o.client, desiredImportClaim(asset, version, this.o.options));
+    if (!claim) {
+      const problem = storageClassProblem(policy, namespace, version.storage?.storageClassName ?? asset.spec.storage?.storageClassName);
+      if (problem) return { status: { ...base, phase: 'Failed', reason: VersionReasons.StoragePolicyDenied, message: clip(problem) } };
+      await createChild(this.o.client, desiredImportClaim(asset, version, this.o.options));
+    }
     if (job) {
       const pods = this.o.caches.pods.byIndex(this.index.podsOfJob, job.metadata!.uid!);
       return { status: { ...base, importJob: jobName, ...observeImport(job, pods, previous, now) } };

@@ -1,5 +1,6 @@
 /** Registers a versioned-asset controller (Dataset, Algorithm or Model) with a manager. */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1PersistentVolume } from '@kubernetes/client-node';
+import type { Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { group } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { ControllerContext, ControllerSetup } from '../context.js';
 import { enqueueController, objectKey } from '../runtime/index.js';
@@ -23,6 +24,13 @@ function setupAssetController({ manager, options }: ControllerContext, behaviour
   const reconciler = new AssetReconciler({ behaviour, assets, caches, client: manager.client, events: manager.events, clock: manager.clock, options });
   const owned = enqueueController({ group, kind, namespaced: true });
   const claimUsers = (claim: KubernetesObject) => [...owned(claim), ...assets.byIndex(claimIndex, objectKey(claim)).map(objectKey)];
+  // A volume bound (or rebound) to a user's claim is judged by the policy: wake the claim's users.
+  const boundClaimUsers = (pv: V1PersistentVolume) => {
+    const ref = pv.spec?.claimRef;
+    return ref?.namespace && ref.name ? assets.byIndex(claimIndex, `${ref.namespace}/${ref.name}`).map(objectKey) : [];
+  };
+  // The policy may change at any time: every asset of the Workspace's namespace is judged again.
+  const policyUsers = (workspace: Workspace) => assets.list(workspace.metadata.name).map(objectKey);
   manager
     .addController({ name: kind.toLowerCase(), concurrency: options.workers, reconcile: (key, { logger }) => reconciler.reconcile(key, logger) })
     .watches(assets)
@@ -30,7 +38,8 @@ function setupAssetController({ manager, options }: ControllerContext, behaviour
     .watches(caches.jobs, owned)
     .watches(caches.configMaps, owned)
     .watches(caches.pods, enqueueAnnotatedOwner(kind))
-    .watches(caches.volumes, enqueueAnnotatedOwner(kind));
+    .watches(caches.volumes, (pv) => [...enqueueAnnotatedOwner(kind)(pv), ...boundClaimUsers(pv)])
+    .watches(caches.workspaces, policyUsers);
 }
 
 /** The ControllerSetup of a versioned kind, watching one namespace or (by default) all. */

@@ -77,7 +77,7 @@ function eventFor(old: VersionStatus | undefined, next: VersionStatus): Omit<Ver
   const detail = next.message ? `: ${next.message}` : '';
   if (next.phase === 'Ready') return { type: 'Normal', reason: 'VersionReady', note: `version ${next.name} is ready${detail}` };
   if (next.phase === 'Failed') {
-    const ownReason: string[] = [VersionReasons.InvalidFiles, VersionReasons.NameConflict];
+    const ownReason: string[] = [VersionReasons.InvalidFiles, VersionReasons.NameConflict, VersionReasons.StoragePolicyDenied];
     const reason = next.reason && ownReason.includes(next.reason) ? next.reason : 'ImportFailed';
     return { type: 'Warning', reason, note: `version ${next.name} failed (${next.reason ?? 'Failed'})${detail}` };
   }

@@ -7,7 +7,7 @@ import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod } from '@kubernet
 import type { Algorithm, Dataset, Image, Job, Model, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseQuantity, parseResources } from '../../apis/quantity.js';
-import { localMounts, ShareError } from '../assets/share.js';
+import { ensureOwnClaim, localMounts, ShareError } from '../assets/share.js';
 import { registerJobOutput } from '../model/output.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import type { ControllerContext, ControllerSetup } from '../context.js';
@@ -197,7 +197,8 @@ export class JobReconciler {
     };
     await this.create(core.Service, buildService(job));
     if (job.spec.distribution === 'MPI') await this.create(core.ConfigMap, buildMpiConfigMap(job, podSets));
-    if (outputClaim) await this.create(core.PersistentVolumeClaim, this.outputClaim(job, outputClaim));
+    // Mounted writable at /model: never a claim of the same name the job does not own.
+    if (outputClaim) await ensureOwnClaim(this.manager, job, this.outputClaim(job, outputClaim));
     const existing = new Set(pods.map((p) => p.metadata!.name!));
     // A gang starts together: its pods are created at once, not one round trip after another.
     await Promise.all(buildPods(resolved).filter((pod) => !existing.has(pod.metadata!.name!)).map((pod) => this.create(core.Pod, pod)));

@@ -33,6 +33,7 @@ import { validateVisibility } from './visibility.js';
 import { warnAsset, warnJob, warnWorkspace } from './warnings.js';
 import { rememberedGangs } from './workload.js';
 import { addWorkspaceLabel, validateWorkspaceLabel } from './workspace-label.js';
+import { validateStorage } from './storage.js';
 import { validateWorkspacePools } from './workspace-pools.js';
 
 // Each rule is written for the kinds it lists; the registry below only hands it those kinds' requests.
@@ -43,12 +44,12 @@ function kindRules(): Map<KindDefinition, KindRules<never>> {
   const gangs = rememberedGangs();
   const gangPolicy: AnyCheck[] = [validateWorkspacePools, validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
   return new Map<KindDefinition, KindRules<never>>([
-    [Dataset, rules([warnAsset])],
-    [Algorithm, rules([warnAsset])],
+    [Dataset, rules([warnAsset], [validateStorage])],
+    [Algorithm, rules([warnAsset], [validateStorage])],
     [Image, rules([warnAsset])],
-    [Model, rules([warnAsset])],
-    [Job, rules([validateResources, validateAdmittedJob, warnJob], gangPolicy)],
-    [Notebook, rules([validateResources, validateAdmittedNotebook], gangPolicy)],
+    [Model, rules([warnAsset], [validateStorage])],
+    [Job, rules([validateResources, validateAdmittedJob, warnJob], [...gangPolicy, validateStorage])],
+    [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage])],
     [ModelService, rules([validateResources], [validateWorkspacePools, validateVisibility])],
     [Quota, rules([validateResources, warnQuotaLowered])],
     [Workspace, rules([validateMembers, warnWorkspace])],

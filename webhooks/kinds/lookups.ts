@@ -6,6 +6,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DevicePolicy, Quota, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { quotaState, type QuotaState } from '../../controllers/admission/quota.js';
+import { storagePolicyOf, type StoragePolicy } from '../../controllers/assets/storage-policy.js';
 
 /** The kinds a workload references by name, possibly across namespaces. */
 export type AssetKind = 'Dataset' | 'Algorithm' | 'Model' | 'Image';
@@ -20,6 +21,8 @@ export interface Lookups {
   visibility(kind: AssetKind, namespace: string, name: string): Visibility | undefined;
   /** The pools the Workspace of `namespace` limits its workloads to; empty when it sets none or there is no such Workspace. */
   workspacePools(namespace: string): readonly string[];
+  /** The storage policy of the Workspace owning `namespace`; undefined when no Workspace owns it. */
+  storagePolicy(namespace: string): StoragePolicy | undefined;
 }
 
 /** The part of an Informer, or of an ObjectStore, the lookups read. */
@@ -68,5 +71,6 @@ export function cacheLookups(caches: Caches): Lookups {
     },
     // A Workspace owns the namespace of its own name.
     workspacePools: (namespace) => caches.workspaces.get(namespace)?.spec.pools ?? [],
+    storagePolicy: (namespace) => storagePolicyOf(caches.workspaces.get(namespace)),
   };
 }

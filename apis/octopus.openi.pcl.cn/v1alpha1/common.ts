@@ -154,7 +154,7 @@ export const ImportPolicy = obj(
           labels: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Labels added to import pods.', maxProperties: 32 })),
           annotations: opt(map(str({ description: 'Annotation value.', maxLength: 4096 }), { description: 'Annotations added to import pods.', maxProperties: 32 })),
         },
-        { description: 'Metadata added to import pods, e.g. for a service mesh or cost allocation.' },
+        { description: 'Metadata added to import pods, e.g. for cost allocation; keys the platform or a scheduler, autoscaler or service mesh reads are refused (as in a Job task\'s podMetadata).' },
       ),
     ),
   },
@@ -202,7 +202,7 @@ export const PodMetadata = obj(
     labels: opt(map(str({ description: 'Label value.', maxLength: 63 }), { description: 'Labels added to the pods.', maxProperties: 32 })),
     annotations: opt(map(str({ description: 'Annotation value.', maxLength: 4096 }), { description: 'Annotations added to the pods.', maxProperties: 32 })),
   },
-  { description: 'Labels and annotations passed through to the pods, e.g. for Kueue, Volcano or a service mesh.' },
+  { description: 'Labels and annotations passed through to the pods, e.g. for cost allocation or monitoring. Refused: keys under octopus.openi.pcl.cn and its subdomains (but sim.octopus.openi.pcl.cn annotations, read by simulated nodes), and under kubernetes.io, k8s.io, x-k8s.io, volcano.sh, yunikorn.apache.org, karpenter.sh, istio.io and linkerd.io and their subdomains, save app.kubernetes.io/{name,instance,version,component,part-of}: schedulers, autoscalers and meshes act on those.' },
 );
 
 export const Toleration = obj(

@@ -8,6 +8,8 @@ export const testOptions = {
   importerImage: 'registry.test/importer:1',
   importStorageSize: '10Gi',
   importStorageClass: '',
+  importCpu: '500m',
+  importMemory: '1Gi',
   s3Endpoint: 'https://s3.test',
   runAsUser: 1000,
   builderImage: 'registry.test/builder:1',
