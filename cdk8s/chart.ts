@@ -9,6 +9,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { allKinds, apiVersion, group } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { buildsNamespace } from '../controllers/image/build.js';
 import { userClusterRoles } from '../controllers/workspace/roles.js';
 import { buildMutatingWebhookConfiguration, buildValidatingWebhookConfiguration, type WebhookKind } from '../webhooks/registration.js';
 import { fileBlock, rawValue, releaseNamespace, value, yamlBlock } from './helm.js';
@@ -210,10 +211,29 @@ export class OctopusWorkload extends Construct {
   }
 }
 
+/**
+ * The namespace Image builds run in (see controllers/image/build.ts): Pod Security `privileged`,
+ * no RoleBinding for anyone but the controller's ClusterRole, and nothing may connect to a build
+ * pod. The push Secret there is the admin's to create.
+ */
+export class Builds extends Construct {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const namespace = value('controller.buildNamespace');
+    const ns = buildsNamespace(namespace);
+    new ApiObject(this, 'namespace', { ...ns, metadata: { ...ns.metadata, labels: { ...commonLabels('builds'), ...ns.metadata?.labels } } } as ApiObjectProps);
+    new k8s.KubeNetworkPolicy(this, 'deny-ingress', {
+      metadata: { name: 'octopus-builds', namespace, labels: commonLabels('builds') },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+  }
+}
+
 export class Controller extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     new ControllerRbac(this, 'rbac');
+    new Builds(this, 'builds');
     new OctopusWorkload(this, 'workload', {
       component: 'controller',
       port: { name: 'metrics', containerPort: names.metricsPort },
@@ -227,8 +247,12 @@ export class Controller extends Construct {
         `--resource-tag-value-prefix=${value('Common.resourceTagValuePrefix')}`,
         `--importer-image=${value('controller.importerImage')}`,
         `--builder-image=${value('controller.builderImage')}`,
+        `--pusher-image=${value('controller.pusherImage')}`,
         `--build-registry=${value('controller.buildRegistry')}`,
         `--build-push-secret=${value('controller.buildPushSecret')}`,
+        `--build-namespace=${value('controller.buildNamespace')}`,
+        `--build-cpu=${value('controller.buildCpu')}`,
+        `--build-memory=${value('controller.buildMemory')}`,
         `--import-storage-size=${value('controller.importStorageSize')}`,
         `--import-storage-class=${value('controller.importStorageClass')}`,
         `--s3-endpoint=${value('objectStorage.endpoint')}`,

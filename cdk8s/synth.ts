@@ -32,7 +32,8 @@ function objectsOf(chart: Chart, scope: Construct): Record<string, unknown>[] {
 }
 
 function templateName(obj: Record<string, unknown>): string {
-  const name = (obj.metadata as { name: string }).name;
+  // A name taken from values (the builds namespace) is filed under the value's key.
+  const name = (obj.metadata as { name: string }).name.replace(/\{\{\s*\.Values\.(?:\w+\.)*(\w+)\s*\}\}/g, '$1');
   return `templates/${(obj.kind as string).toLowerCase()}-${name}.yaml`;
 }
 

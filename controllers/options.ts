@@ -22,12 +22,20 @@ export interface ControllerOptions {
   resourceTagValuePrefix: string;
   /** Image of import Jobs (s3/http/git → claim); it gets the source in OCTOPUS_IMPORT_* env. */
   importerImage: string;
-  /** Kaniko-style executor image for Image builds. */
+  /** Kaniko-style executor image for Image builds; it builds into a tarball and never sees the push credential. */
   builderImage: string;
-  /** Registry builds push to when an Image names no destination, e.g. registry.example.com/octopus. */
+  /** crane-style image that pushes a build's tarball (`push <tar> <destination> --image-refs=<file>`). */
+  pusherImage: string;
+  /** Registry builds push to, e.g. registry.example.com/octopus: a workspace pushes only under <registry>/<namespace>/; empty disables builds. */
   buildRegistry: string;
-  /** Default push secret (dockerconfigjson) for builds, in the Image's namespace. */
+  /** Push secret (dockerconfigjson) for builds, in the builds namespace; the admin supplies it. */
   buildPushSecret: string;
+  /** Namespace build pods run in (Pod Security `privileged`, no workspace members): never a workspace's. */
+  buildNamespace: string;
+  /** CPU of a build pod, requested and limited. */
+  buildCpu: string;
+  /** Memory of a build pod, requested and limited. */
+  buildMemory: string;
   /** Size of import claims when a spec names none. */
   importStorageSize: string;
   /** StorageClass of import claims when a spec names none; empty uses the cluster default. */
@@ -64,8 +72,12 @@ export const flags: Flag[] = [
   { key: 'resourceTagValuePrefix', flag: 'resource-tag-value-prefix', type: 'string', default: '', help: 'prefix of resource tag values' },
   { key: 'importerImage', flag: 'importer-image', type: 'string', default: 'docker.io/rclone/rclone:1.68', help: 'image of import Jobs' },
   { key: 'builderImage', flag: 'builder-image', type: 'string', default: 'gcr.io/kaniko-project/executor:v1.23.2', help: 'image of Image build Jobs' },
-  { key: 'buildRegistry', flag: 'build-registry', type: 'string', default: '', help: 'registry prefix builds push to when an Image names no destination' },
-  { key: 'buildPushSecret', flag: 'build-push-secret', type: 'string', default: 'octopus-registry-push', help: 'default dockerconfigjson Secret for pushes' },
+  { key: 'pusherImage', flag: 'pusher-image', type: 'string', default: 'gcr.io/go-containerregistry/crane:v0.20.2', help: 'image pushing a build\'s tarball' },
+  { key: 'buildRegistry', flag: 'build-registry', type: 'string', default: '', help: 'registry prefix builds push under (<registry>/<namespace>/); empty = no builds' },
+  { key: 'buildPushSecret', flag: 'build-push-secret', type: 'string', default: 'octopus-registry-push', help: 'dockerconfigjson Secret for pushes, in the builds namespace' },
+  { key: 'buildNamespace', flag: 'build-namespace', type: 'string', default: 'octopus-builds', help: 'namespace build pods run in' },
+  { key: 'buildCpu', flag: 'build-cpu', type: 'string', default: '2', help: 'CPU of a build pod (request = limit)' },
+  { key: 'buildMemory', flag: 'build-memory', type: 'string', default: '4Gi', help: 'memory of a build pod (request = limit)' },
   { key: 'importStorageSize', flag: 'import-storage-size', type: 'string', default: '10Gi', help: 'default size of import claims' },
   { key: 'importStorageClass', flag: 'import-storage-class', type: 'string', default: '', help: 'default StorageClass of import claims' },
   { key: 'importCpu', flag: 'import-cpu', type: 'string', default: '500m', help: 'CPU of an import pod (request = limit)' },

@@ -8,8 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
 import { group, version, type Job, type Model } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { buildsNamespace } from '../controllers/image/build.js';
+import { parseOptions } from '../controllers/options.js';
 import { userClusterRoles } from '../controllers/workspace/roles.js';
 import { validExamples } from '../e2e/harness/examples.js';
 import { installCrds } from '../e2e/harness/crds.js';
@@ -21,6 +23,8 @@ import { logFile, startProcess, stopProcess, waitHealthy, type Log, type Managed
 export const systemNamespace = 'octopus-system';
 const webhookConfigName = 'octopus-webhooks';
 const exampleJob = { namespace: 'team-a', name: 'resnet50-run1' };
+/** The registry local builds push under (simulated: nothing is pushed); the examples' Image pushes to registry.example.com/team-a/. */
+export const localBuildRegistry = 'registry.example.com';
 
 function octopusProcess(name: 'octopus-webhooks' | 'octopus-controller'): ManagedProcess {
   const script = join(repoRoot, name === 'octopus-webhooks' ? 'webhooks' : 'controllers', 'main.ts');
@@ -28,7 +32,7 @@ function octopusProcess(name: 'octopus-webhooks' | 'octopus-controller'): Manage
   const args =
     name === 'octopus-webhooks'
       ? ['--mode=local', `--kubeconfig=${kubeconfigPath()}`, `--namespace=${systemNamespace}`, `--port=${port}`, `--config-name=${webhookConfigName}`]
-      : [`--kubeconfig=${kubeconfigPath()}`, `--lease-namespace=${systemNamespace}`, `--metrics-port=${port}`];
+      : [`--kubeconfig=${kubeconfigPath()}`, `--lease-namespace=${systemNamespace}`, `--metrics-port=${port}`, `--build-registry=${localBuildRegistry}`];
   return {
     name,
     command: process.execPath,
@@ -52,10 +56,10 @@ export async function stopOctopus(kc: KubeConfig | undefined, log: Log): Promise
   await api.deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(() => undefined);
 }
 
-async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
+async function ensureNamespace(kc: KubeConfig, name: string, body: V1Namespace = { metadata: { name } }): Promise<void> {
   await kc
     .makeApiClient(CoreV1Api)
-    .createNamespace({ body: { metadata: { name } } })
+    .createNamespace({ body })
     .catch((err: { code?: number }) => {
       if (err.code !== 409) throw err;
     });
@@ -127,6 +131,9 @@ export async function startOctopus(kc: KubeConfig, log: Log): Promise<void> {
   await installCrds(kc);
   await installUserRoles(kc);
   await ensureNamespace(kc, systemNamespace);
+  // The chart creates it in a cluster; image builds run there, never in a workspace.
+  const builds = parseOptions([], {}).buildNamespace;
+  await ensureNamespace(kc, builds, buildsNamespace(builds));
   for (const p of octopusProcesses()) {
     startProcess(p);
     await waitHealthy(p, 120_000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Image } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { image, jobState, pod } from '../assets/testing/fixtures.js';
-import { imageEvent, imageStatus, parseDigest, referenceDigest, type BuildState, type ImageStatus } from './status.js';
+import { buildMessage, imageEvent, imageStatus, parseDigest, referenceDigest, type BuildState, type ImageStatus } from './status.js';
 
 const nowMs = Date.parse('2025-06-01T12:00:00Z');
 const digest = `sha256:${'b'.repeat(64)}`;
@@ -12,6 +12,7 @@ describe('digests', () => {
   it.each([
     { name: "Kaniko's digest file", message: `${digest}\n`, want: digest },
     { name: 'a JSON report', message: JSON.stringify({ digest }), want: digest },
+    { name: "the push step's pushed reference", message: `r.test/team-a/trainer:2@${digest}\n`, want: digest },
     { name: 'anything else', message: 'pushed', want: undefined },
     { name: 'a malformed digest', message: '{"digest":"sha256:xyz"}', want: undefined },
   ])('parses $name', ({ message, want }) => {
@@ -46,6 +47,12 @@ describe('imageStatus', () => {
       image: building(),
       build: build({ destination: undefined }),
       want: { phase: 'Failed', ready: 'False/NoRegistry', resolvedReference: undefined, digest: undefined, buildJob: undefined, builtGeneration: undefined },
+    },
+    {
+      name: 'a refused build fails with the fields and reasons, keeping the last good build',
+      image: building(built),
+      build: build({ refused: 'spec.build.destination: evil.test/x:1 is outside' }),
+      want: { phase: 'Failed', ready: 'False/BuildRefused', resolvedReference: built.resolvedReference, digest: oldDigest, buildJob: undefined, builtGeneration: undefined },
     },
     {
       name: "a running build keeps the last good build's reference for workloads",
@@ -84,6 +91,17 @@ describe('imageStatus', () => {
   it("takes the failure's reason text from the build pod", () => {
     const s = imageStatus(building(), build({ job: jobState({ failed: 1, condition: 'Failed' }), pods: [pod('Failed', 'error building image: parsing dockerfile')] }), nowMs);
     expect(s.conditions?.[0]?.message).toBe('error building image: parsing dockerfile');
+  });
+
+  it('tells why a build was refused, naming the field', () => {
+    const s = imageStatus(building(), build({ refused: 'spec.build.pushSecretRef: never used' }), nowMs);
+    expect(s.conditions?.[0]).toMatchObject({ reason: 'BuildRefused', message: 'spec.build.pushSecretRef: never used' });
+  });
+
+  it("reads a failed build step's message from the init container, the push step's first", () => {
+    const terminated = (name: string, message: string) => ({ name, image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, message } } });
+    expect(buildMessage({ status: { initContainerStatuses: [terminated('build', 'error building image')], containerStatuses: [] } })).toBe('error building image');
+    expect(buildMessage({ status: { initContainerStatuses: [terminated('build', 'built')], containerStatuses: [terminated('push', 'denied')] } })).toBe('denied');
   });
 
   it('is equal when recomputed from an unchanged world', () => {

@@ -4,7 +4,7 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { ImageConditions, ImageReasons, type Image } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { clip, jobCondition, lastPod, parseFailureReport, terminationMessage } from '../assets/import-status.js';
+import { clip, jobCondition, lastPod, parseFailureReport } from '../assets/import-status.js';
 import { setCondition, type EventType } from '../runtime/index.js';
 
 export type ImageStatus = NonNullable<Image['status']>;
@@ -16,15 +16,19 @@ export const ImageBuildReasons = {
   NoRegistry: 'NoRegistry',
   /** The build Job's name is held by a Job the Image does not own. */
   NameConflict: 'NameConflict',
+  /** The spec asks for what a build may not do (a destination outside the workspace's prefix, a workspace Secret). */
+  BuildRefused: 'BuildRefused',
 } as const;
 
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
-/** The digest a builder reported: `sha256:…` (Kaniko's --digest-file) or `{"digest":"sha256:…"}`. */
+/** The digest a build reported: `sha256:…`, a pushed reference `…@sha256:…` (crane's --image-refs) or `{"digest":"sha256:…"}`. */
 export function parseDigest(message: string | undefined): string | undefined {
   const text = message?.trim();
   if (!text) return undefined;
   if (digestPattern.test(text)) return text;
+  const pinned = referenceDigest(text);
+  if (pinned) return pinned;
   try {
     const digest = (JSON.parse(text) as { digest?: unknown }).digest;
     return typeof digest === 'string' && digestPattern.test(digest) ? digest : undefined;
@@ -37,6 +41,12 @@ export function parseDigest(message: string | undefined): string | undefined {
 export function referenceDigest(reference: string): string | undefined {
   const at = reference.lastIndexOf('@');
   return at >= 0 && digestPattern.test(reference.slice(at + 1)) ? reference.slice(at + 1) : undefined;
+}
+
+/** A build pod's report: the push step's message, else the build step's (a failed build never starts the push). */
+export function buildMessage(pod: V1Pod): string | undefined {
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  return statuses.map((s) => s.state?.terminated?.message).find((m) => m !== undefined && m !== '');
 }
 
 type Phase = NonNullable<ImageStatus['phase']>;
@@ -59,6 +69,8 @@ export interface BuildState {
   pods: readonly V1Pod[];
   /** Why the build cannot run: its Job's name is held by someone else's Job. */
   conflict?: string;
+  /** Why the build may not run: the refused fields and reasons. */
+  refused?: string;
 }
 
 /** The last good build's reference and digest stay while a new generation builds or after it failed: the image still exists. */
@@ -77,8 +89,9 @@ function observe(image: Image, build: BuildState | undefined): Observation {
     return { phase: 'Ready', reason: ImageReasons.Referenced, message: `uses ${image.spec.reference}`, resolvedReference: image.spec.reference, ...(digest && { digest }) };
   }
   if (!build?.destination) {
-    return { phase: 'Failed', reason: ImageBuildReasons.NoRegistry, message: 'the build names no destination and the controller has no --build-registry to push to', ...lastGood(previous) };
+    return { phase: 'Failed', reason: ImageBuildReasons.NoRegistry, message: 'builds are off: the controller has no --build-registry to push to', ...lastGood(previous) };
   }
+  if (build.refused) return { phase: 'Failed', reason: ImageBuildReasons.BuildRefused, message: build.refused, ...lastGood(previous) };
   if (build.conflict) return { phase: 'Failed', reason: ImageBuildReasons.NameConflict, message: build.conflict, ...lastGood(previous) };
   const { job, pods, jobName, destination } = build;
   if (!job) {
@@ -90,13 +103,13 @@ function observe(image: Image, build: BuildState | undefined): Observation {
     return { phase: 'Pending', reason: ImageReasons.Building, message: `creating build Job ${jobName}`, ...lastGood(previous) };
   }
   if (jobCondition(job, 'Complete')) {
-    const digest = parseDigest(terminationMessage(lastPod(pods, 'Succeeded') ?? {}));
+    const digest = parseDigest(buildMessage(lastPod(pods, 'Succeeded') ?? {}));
     const resolvedReference = digest ? `${destination}@${digest}` : destination;
     return { phase: 'Ready', reason: ImageReasons.Built, message: `generation ${generation} pushed to ${resolvedReference}`, resolvedReference, ...(digest && { digest }), buildJob: jobName, builtGeneration: generation };
   }
   const failed = jobCondition(job, 'Failed');
   if (failed) {
-    const report = parseFailureReport(terminationMessage(lastPod(pods, 'Failed') ?? {}));
+    const report = parseFailureReport(buildMessage(lastPod(pods, 'Failed') ?? {}));
     return { phase: 'Failed', reason: ImageReasons.BuildFailed, message: clip(report.message ?? failed.message ?? 'the build failed'), buildJob: jobName, builtGeneration: generation, ...lastGood(previous) };
   }
   return { phase: 'Building', reason: ImageReasons.Building, message: `building generation ${generation} into ${destination}`, buildJob: jobName, ...lastGood(previous) };

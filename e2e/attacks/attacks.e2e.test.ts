@@ -5,6 +5,7 @@
  * One platform for all of them; each area's attacks live in a module of their own.
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
+import { describeBuildAttacks } from './builds.js';
 import { setUpAttackWorld, tearDownAttackWorld, type AttackWorld } from './tenants.js';
 
 let world: AttackWorld | undefined;
@@ -23,4 +24,5 @@ afterAll(async () => {
 
 describe('attacks on tenant isolation and quota', () => {
   // Each area adds one line: its module's describe function, given the world lazily.
+  describeBuildAttacks(current);
 });
