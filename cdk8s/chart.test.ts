@@ -87,6 +87,17 @@ describe('the generated chart', () => {
     }
   });
 
+  it('hands the platform ingress and network settings to both processes, and lets the controller keep workspace NetworkPolicies', () => {
+    const controller = file('templates/deployment-octopus-controller.yaml');
+    for (const arg of ['--ingress-domain={{ .Values.ingress.domain }}', '--ingress-class={{ .Values.ingress.className }}', '--ingress-namespace={{ .Values.ingress.namespace }}', '--monitoring-namespace={{ .Values.monitoring.namespace }}']) {
+      expect(controller).toContain(arg);
+    }
+    // The webhook judges derived hosts under the same domain.
+    expect(file('templates/deployment-octopus-webhooks.yaml')).toContain('--ingress-domain={{ .Values.ingress.domain }}');
+    const role = parse(file('templates/clusterrole-octopus-controller.yaml').replace(/\{\{[^}]*\}\}/g, 'x')) as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    expect(role.rules.find((r) => r.apiGroups.includes('networking.k8s.io') && r.resources.includes('networkpolicies'))?.verbs).toEqual(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
+  });
+
   it('wraps optional objects in their toggles', () => {
     expect(file('templates/servicemonitor-octopus-controller.yaml')).toContain('{{- if .Values.monitoring.serviceMonitor.enabled }}');
     expect(file('templates/networkpolicy-octopus.yaml')).toContain('{{- if .Values.networkPolicy.enabled }}');

@@ -78,7 +78,8 @@ export class ControllerRbac extends Construct {
         { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        // Workloads' Ingresses; each Workspace's NetworkPolicy.
+        { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         // Binding members to the user roles without holding every permission they grant.
         { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['octopus-admin', 'octopus-edit', 'octopus-view'] },
@@ -258,6 +259,9 @@ export class Controller extends Construct {
         `--s3-endpoint=${value('objectStorage.endpoint')}`,
         `--run-as-user=${value('controller.runAsUser')}`,
         `--ingress-domain=${value('ingress.domain')}`,
+        `--ingress-class=${value('ingress.className')}`,
+        `--ingress-namespace=${value('ingress.namespace')}`,
+        `--monitoring-namespace=${value('monitoring.namespace')}`,
       ],
     });
     new k8s.KubeService(this, 'metrics', {
@@ -282,7 +286,7 @@ export class Webhooks extends Construct {
       component: 'webhooks',
       port: { name: 'https', containerPort: 9443 },
       probeScheme: 'HTTPS',
-      args: ['--mode=cluster', `--namespace=${releaseNamespace}`, `--service-name=${names.webhooks}`, '--service-port=443', `--port=${value('webhooks.port')}`],
+      args: ['--mode=cluster', `--namespace=${releaseNamespace}`, `--service-name=${names.webhooks}`, '--service-port=443', `--port=${value('webhooks.port')}`, `--ingress-domain=${value('ingress.domain')}`],
     });
     new k8s.KubeService(this, 'service', {
       metadata: { name: names.webhooks, namespace: releaseNamespace, labels: commonLabels('webhooks') },

@@ -74,8 +74,9 @@ export const valuesSchema = Type.Object(
     ),
     ingress: Type.Object(
       {
-        domain: d(Type.String({ default: 'octopus.local' }), 'Domain of Notebook and ModelService hosts: <name>.<namespace>.<domain>.'),
-        className: d(Type.String({ default: '' }), 'IngressClass for Notebook/ModelService ingresses.'),
+        domain: d(Type.String({ default: 'octopus.local', minLength: 1 }), 'Domain of Notebook and ModelService hosts: <name>-<namespace>.<domain>. Hosts under it are only ever derived; any other host a workload names must be granted by its Workspace spec.hosts.'),
+        className: d(Type.String({ default: '' }), 'IngressClass of every Notebook/ModelService Ingress (workloads cannot choose one); empty uses the cluster default.'),
+        namespace: d(Type.String({ default: 'ingress-nginx' }), 'Namespace of the ingress controller: workspace NetworkPolicies admit traffic from its pods.'),
       },
       { additionalProperties: false },
     ),
@@ -102,6 +103,7 @@ export const valuesSchema = Type.Object(
           },
           { additionalProperties: false },
         ),
+        namespace: d(Type.String({ default: 'monitoring' }), "Namespace of the platform's metrics scraper (Prometheus): workspace NetworkPolicies admit traffic from its pods."),
       },
       { additionalProperties: false },
     ),

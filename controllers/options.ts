@@ -48,8 +48,14 @@ export interface ControllerOptions {
   s3Endpoint: string;
   /** UID/GID workload pods run as (restricted pod security needs a non-root user). */
   runAsUser: number;
-  /** Domain for Notebook/ModelService ingress hosts: <name>.<namespace>.<domain>. */
+  /** Domain of Notebook/ModelService ingress hosts: <name>-<namespace>.<domain>. */
   ingressDomain: string;
+  /** IngressClass of every Notebook/ModelService Ingress; empty leaves it to the cluster default. */
+  ingressClass: string;
+  /** Namespace of the ingress controller, whose pods workspace NetworkPolicies admit. */
+  ingressNamespace: string;
+  /** Namespace of the platform's metrics scraper, whose pods workspace NetworkPolicies admit. */
+  monitoringNamespace: string;
 }
 
 interface Flag {
@@ -84,7 +90,10 @@ export const flags: Flag[] = [
   { key: 'importMemory', flag: 'import-memory', type: 'string', default: '1Gi', help: 'memory of an import pod (request = limit)' },
   { key: 's3Endpoint', flag: 's3-endpoint', type: 'string', default: '', help: 'default S3 endpoint' },
   { key: 'runAsUser', flag: 'run-as-user', type: 'number', default: 1000, help: 'UID/GID of workload pods' },
-  { key: 'ingressDomain', flag: 'ingress-domain', type: 'string', default: 'octopus.local', help: 'domain of Notebook/ModelService hosts' },
+  { key: 'ingressDomain', flag: 'ingress-domain', type: 'string', default: 'octopus.local', help: 'domain of Notebook/ModelService hosts: <name>-<namespace>.<domain>' },
+  { key: 'ingressClass', flag: 'ingress-class', type: 'string', default: '', help: 'IngressClass of Notebook/ModelService Ingresses; empty = cluster default' },
+  { key: 'ingressNamespace', flag: 'ingress-namespace', type: 'string', default: 'ingress-nginx', help: 'namespace of the ingress controller (admitted by workspace NetworkPolicies)' },
+  { key: 'monitoringNamespace', flag: 'monitoring-namespace', type: 'string', default: 'monitoring', help: 'namespace of the metrics scraper (admitted by workspace NetworkPolicies)' },
 ];
 
 function envName(flag: string): string {

@@ -55,6 +55,7 @@ const options: WebhooksOptions = {
   certRotateBeforeDays: 30,
   certCheckIntervalSeconds: 3600,
   shutdownDelaySeconds: 0,
+  ingressDomain: 'octopus.local',
 };
 
 function gadget(name: string, size: number): Record<string, unknown> {

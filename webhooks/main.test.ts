@@ -18,6 +18,7 @@ const defaults: WebhooksOptions = {
   certRotateBeforeDays: 30,
   certCheckIntervalSeconds: 3600,
   shutdownDelaySeconds: 5,
+  ingressDomain: 'octopus.local',
 };
 
 describe('parseOptions', () => {
@@ -29,6 +30,7 @@ describe('parseOptions', () => {
     ['a flag wins over the environment', ['--port', '1'], { OCTOPUS_WEBHOOKS_PORT: '2' }, { port: 1 }],
     ['the downward-API namespace', [], { POD_NAMESPACE: 'from-pod' }, { namespace: 'from-pod' }],
     ['KUBECONFIG', [], { KUBECONFIG: '/k' }, { kubeconfig: '/k' }],
+    ['the ingress domain, as the controller has it', ['--ingress-domain', 'apps.example.com'], {}, { ingressDomain: 'apps.example.com' }],
     ['an empty variable counts as unset', [], { OCTOPUS_WEBHOOKS_PORT: '' }, {}],
   ])('%s', (_case, argv, env, want) => {
     expect(parseOptions(argv, env)).toEqual({ ...defaults, ...want });

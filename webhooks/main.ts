@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, Watch, type V1LabelSelector } from '@kubernetes/client-node';
 import { pino, type Level, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { defaultIngressDomain } from '../controllers/modelservice/expose.js';
 import { InformerFactory, RestClient, SystemClock } from '../controllers/runtime/index.js';
 import type { MutatorRegistry, ValidatorRegistry } from './admission.js';
 import { CertificateRotator, ensureTlsSecret, servingIdentity } from './certs.js';
@@ -49,6 +50,8 @@ export interface WebhooksOptions {
   certCheckIntervalSeconds: number;
   /** Time between turning unready and closing the listener, for endpoints to drop this pod. */
   shutdownDelaySeconds: number;
+  /** Domain of derived ingress hosts; the controller's --ingress-domain. */
+  ingressDomain: string;
 }
 
 type Flag = { env: string; default?: (mode: string) => string; also?: string; help: string };
@@ -68,6 +71,7 @@ export const flags: Record<string, Flag> = {
   'cert-validity-days': { env: 'OCTOPUS_WEBHOOKS_CERT_VALIDITY_DAYS', default: () => '365', help: 'lifetime of a generated certificate' },
   'cert-rotate-before-days': { env: 'OCTOPUS_WEBHOOKS_CERT_ROTATE_BEFORE_DAYS', default: () => '30', help: 'rotate this long before expiry' },
   'cert-check-interval-seconds': { env: 'OCTOPUS_WEBHOOKS_CERT_CHECK_INTERVAL_SECONDS', default: () => '3600', help: 'how often the Secret is checked' },
+  'ingress-domain': { env: 'OCTOPUS_WEBHOOKS_INGRESS_DOMAIN', default: () => defaultIngressDomain, help: "domain of derived Notebook/ModelService hosts (the controller's --ingress-domain)" },
   'shutdown-delay-seconds': {
     env: 'OCTOPUS_WEBHOOKS_SHUTDOWN_DELAY_SECONDS',
     default: (mode) => (mode === 'local' ? '0' : '5'),
@@ -120,6 +124,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     certRotateBeforeDays: int('cert-rotate-before-days', 1),
     certCheckIntervalSeconds: int('cert-check-interval-seconds', 1),
     shutdownDelaySeconds: int('shutdown-delay-seconds', 0, 300),
+    ingressDomain: str('ingress-domain'),
   };
   if (options.certRotateBeforeDays >= options.certValidityDays) throw new Error('--cert-rotate-before-days must be less than --cert-validity-days');
   if (kubeconfig !== undefined) options.kubeconfig = kubeconfig;
@@ -255,7 +260,7 @@ async function main(): Promise<void> {
   try {
     const kubeConfig = loadKubeConfig(opts.kubeconfig, process.env);
     const caches = new WebhookCaches(new InformerFactory({ rest: new RestClient(kubeConfig), watch: new Watch(kubeConfig), clock: new SystemClock(), logger }));
-    running = await startWebhooks(opts, { kubeConfig, logger, registry, now: () => new Date(), caches, ...octopusAdmission(caches.lookups) });
+    running = await startWebhooks(opts, { kubeConfig, logger, registry, now: () => new Date(), caches, ...octopusAdmission(caches.lookups, { ingressDomain: opts.ingressDomain }) });
   } catch (err) {
     logger.fatal({ err }, 'octopus-webhooks failed to start');
     process.exit(1);

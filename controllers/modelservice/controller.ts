@@ -30,7 +30,7 @@ export class ModelServiceReconciler {
     private readonly modelServices: Informer<ModelService>,
     private readonly children: Children,
     private readonly lookups: ReturnType<typeof assetLookups>,
-    private readonly options: { runAsUser: number; ingressDomain: string; resourceTagKey: string; resourceTagValuePrefix: string },
+    private readonly options: { runAsUser: number; ingressDomain: string; ingressClass: string; resourceTagKey: string; resourceTagValuePrefix: string },
   ) {}
 
   async reconcile(key: string): Promise<Result | void> {
@@ -42,7 +42,7 @@ export class ModelServiceReconciler {
     // Undefined while the served version cannot be mounted: unresolved, or not shareable yet.
     const model = resolved.ok ? await this.localModel(ms, resolved.refs.model) : undefined;
     const applied = resolved.ok && model ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, { ...resolved.refs, model }, this.options.runAsUser), deployment, quantityEquivalent) : undefined;
-    const exposed = await expose(this.manager.client, this.children, { owner: ms, labels: childLabels(ms), selector: selectorLabels(ms), ingress: ms.spec.ingress, domain: this.options.ingressDomain });
+    const exposed = await expose(this.manager.client, this.children, { owner: ms, labels: childLabels(ms), selector: selectorLabels(ms), ingress: ms.spec.ingress, domain: this.options.ingressDomain, className: this.options.ingressClass });
     const problem = applied?.problem ?? exposed;
 
     const status = servingStatus(

@@ -100,7 +100,7 @@ describe('ModelService controller on the real plane', () => {
   it('serves a Model version a Job produced, rolls to a newer version, and scales to zero when suspended', async () => {
     await createNamespaced(kc, 'modelservices', modelService(ns, 'serve', { ingress: { enabled: true } }));
     const available = await waitFor(ns, 'serve', 'Available serving train-1', (ms) => ms.status?.phase === 'Available' && ms.status.modelVersion === 'train-1' && ms.status.readyReplicas === 2);
-    expect(available.status).toMatchObject({ replicas: 2, url: `http://serve.${ns}.octopus.local/`, labels: { [modelServiceLabel]: 'serve' } });
+    expect(available.status).toMatchObject({ replicas: 2, url: `http://serve-${ns}.octopus.local/`, labels: { [modelServiceLabel]: 'serve' } });
     expect(condition(available, 'Available')).toMatchObject({ status: 'True', reason: 'ReplicasReady' });
 
     const deployment = await readDeployment(ns, 'serve');
@@ -117,7 +117,7 @@ describe('ModelService controller on the real plane', () => {
     expect(service.spec?.selector).toEqual({ [modelServiceLabel]: 'serve' });
     expect(service.spec?.ports?.[0]).toMatchObject({ port: 80, targetPort: 'http' });
     const ingress = await kc.makeApiClient(NetworkingV1Api).readNamespacedIngress({ name: 'serve', namespace: ns });
-    expect(ingress.spec?.rules?.[0]?.host).toBe(`serve.${ns}.octopus.local`);
+    expect(ingress.spec?.rules?.[0]?.host).toBe(`serve-${ns}.octopus.local`);
 
     // A steady service costs no writes. What the controller wants already is what the apiserver
     // holds (defaulted, canonicalized: it stores our memory "1000000000" as "1G")…

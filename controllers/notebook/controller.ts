@@ -56,7 +56,7 @@ export class NotebookReconciler {
     const decision = decideNotebook(nb, { refs: refs.ok ? { ok: true } : refs, ...(cachedPod ? { pod: observeNotebookPod(cachedPod, ours !== undefined) } : {}), url }, now);
 
     // A Service or Ingress of someone else's under our name: fail rather than send users to somebody else's endpoint.
-    const problem = await expose(this.manager.client, this.children, { owner: nb, labels: notebookLabels(nb), selector: { [notebookLabel]: nb.metadata.name! }, ingress: nb.spec.ingress, domain: options.ingressDomain });
+    const problem = await expose(this.manager.client, this.children, { owner: nb, labels: notebookLabels(nb), selector: { [notebookLabel]: nb.metadata.name! }, ingress: nb.spec.ingress, domain: options.ingressDomain, className: options.ingressClass });
     if (problem) markFailed(decision, nb, problem.reason, problem.message, now);
     if (decision.deletePod && ours && !ours.metadata?.deletionTimestamp) await this.manager.client.deleteIgnoreNotFound(ours);
     let notShared = false;

@@ -81,7 +81,7 @@ describe('Notebook controller on the real plane', () => {
     await createNamespaced(kc, 'notebooks', notebook(ns, 'dev', { ingress: { enabled: true } }));
 
     const running = await waitPhase(ns, 'dev', 'Running');
-    expect(running.status?.url).toBe(`http://dev.${ns}.octopus.local/`);
+    expect(running.status?.url).toBe(`http://dev-${ns}.octopus.local/`);
     expect(running.status?.admission).toMatchObject({ pool: pool.name, resources: { cpu: '2', memory: '4Gi' } });
     expect(condition(running, 'Ready')).toMatchObject({ status: 'True', reason: 'PodRunning' });
     const pod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ name: 'dev-0', namespace: ns });
@@ -98,7 +98,7 @@ describe('Notebook controller on the real plane', () => {
     const service = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: 'dev', namespace: ns });
     expect(service.spec?.selector).toEqual({ [notebookLabel]: 'dev' });
     const ingress = await kc.makeApiClient(NetworkingV1Api).readNamespacedIngress({ name: 'dev', namespace: ns });
-    expect(ingress.spec?.rules?.[0]?.host).toBe(`dev.${ns}.octopus.local`);
+    expect(ingress.spec?.rules?.[0]?.host).toBe(`dev-${ns}.octopus.local`);
     // Steady, the Service and Ingress cost no writes: the apiserver already holds what the controller wants.
     expect(holdsDesired(withDesiredHash(desiredService(running, notebookLabels(running), { [notebookLabel]: 'dev' })), service)).toBe(true);
     expect(holdsDesired(withDesiredHash(desiredIngress(running, notebookLabels(running), running.spec.ingress!, octopus.options.ingressDomain)), ingress)).toBe(true);

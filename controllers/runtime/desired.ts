@@ -81,8 +81,11 @@ export function refusal(err: unknown): string | undefined {
 }
 
 export interface ChildProblem {
-  /** NameConflict: someone else's object has the name; Refused: the apiserver refused it. */
-  reason: 'NameConflict' | 'Refused';
+  /**
+   * NameConflict: someone else's object has the name; Refused: the apiserver refused it;
+   * HostNotAllowed, HostConflict: an Ingress host the workload may not claim, or someone else routes.
+   */
+  reason: 'NameConflict' | 'Refused' | 'HostNotAllowed' | 'HostConflict';
   message: string;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Quota, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { desiredNamespace, desiredQuota, desiredRoleBindings, memberSubject, workspaceStatus, type WorkspaceObservation } from './children.js';
+import { desiredNamespace, desiredNetworkPolicy, desiredQuota, desiredRoleBindings, memberSubject, workspaceStatus, type WorkspaceObservation } from './children.js';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
 const owner = { apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'Workspace', name: 'team-a', uid: 'uid-ws', controller: true, blockOwnerDeletion: true };
@@ -74,6 +74,36 @@ describe('desiredQuota', () => {
       spec: quota,
     });
     expect(desiredQuota(makeWorkspace())).toBeUndefined();
+  });
+});
+
+describe('desiredNetworkPolicy', () => {
+  const platform = { ingressNamespace: 'ingress-nginx', monitoringNamespace: 'monitoring' };
+  const fromNamespace = (name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
+  const sameNamespace = { podSelector: {} };
+
+  it.each([
+    { name: 'isolated by default: the namespace, the ingress controller and the scraper', network: undefined, platform, wantFrom: [sameNamespace, fromNamespace('ingress-nginx'), fromNamespace('monitoring')] },
+    {
+      name: 'further namespaces the workspace allows, each once',
+      network: { isolation: 'Isolated' as const, allowFromNamespaces: ['gateway', 'monitoring', 'team-a'] },
+      platform,
+      wantFrom: [sameNamespace, fromNamespace('ingress-nginx'), fromNamespace('monitoring'), fromNamespace('gateway')],
+    },
+    { name: 'a platform namespace configured empty is left out', network: {}, platform: { ingressNamespace: 'ingress', monitoringNamespace: '' }, wantFrom: [sameNamespace, fromNamespace('ingress')] },
+  ])('$name', ({ network, platform: p, wantFrom }) => {
+    const policy = desiredNetworkPolicy(makeWorkspace(network ? { network } : {}), p);
+    expect(policy).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'octopus-isolation', namespace: 'team-a', labels: { 'octopus.openi.pcl.cn/workspace': 'team-a', 'app.kubernetes.io/managed-by': 'octopus' }, ownerReferences: [owner] },
+      // Every pod, ingress only: what no rule admits is denied.
+      spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: wantFrom }] },
+    });
+  });
+
+  it('is none with isolation None', () => {
+    expect(desiredNetworkPolicy(makeWorkspace({ network: { isolation: 'None', allowFromNamespaces: ['gateway'] } }), platform)).toBeUndefined();
   });
 });
 

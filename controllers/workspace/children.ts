@@ -1,8 +1,9 @@
 /**
  * A Workspace's children and status as pure functions: its namespace (with Pod Security Admission
- * labels), one RoleBinding per role that has members, the Quota "default", and the status read back.
+ * labels), one RoleBinding per role that has members, the Quota "default", the NetworkPolicy that
+ * isolates the namespace, and the status read back.
  */
-import type { RbacV1Subject, V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
+import type { KubernetesObject, RbacV1Subject, V1LabelSelector, V1Namespace, V1NetworkPolicyPeer, V1RoleBinding } from '@kubernetes/client-node';
 import { apiVersion, WorkspaceConditions as C, WorkspaceReasons as R, workspaceLabel, WorkspaceRoles, type Quota, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { labels as jobLabels } from '../job/pods.js';
 import { controllerReference, setCondition, type ChildProblem, type Condition } from '../runtime/index.js';
@@ -11,6 +12,7 @@ import { workspaceClusterRoles } from './roles.js';
 /** Holds a deleted Workspace until its deletionPolicy is carried out. */
 export const workspaceFinalizer = 'octopus.openi.pcl.cn/workspace';
 export const quotaName = 'default';
+export const networkPolicyName = 'octopus-isolation';
 const podSecurityModes = ['enforce', 'audit', 'warn'] as const;
 
 type Member = NonNullable<Workspace['spec']['members']>[number];
@@ -62,6 +64,38 @@ export function desiredQuota(ws: Workspace): Quota | undefined {
     kind: 'Quota',
     metadata: { name: quotaName, namespace: ws.metadata.name!, labels: childLabels(ws), ownerReferences: [controllerReference(ws)] },
     spec: ws.spec.quota,
+  };
+}
+
+/** Namespaces of the platform whose pods reach every workspace: the ingress controller and the metrics scraper. */
+export interface PlatformNamespaces {
+  ingressNamespace: string;
+  monitoringNamespace: string;
+}
+
+/** A NetworkPolicy as the API has it (client-node's V1NetworkPolicy calls `from` `_from`, which only its own serializer knows). */
+export interface NetworkPolicy extends KubernetesObject {
+  spec: { podSelector: V1LabelSelector; policyTypes: string[]; ingress: { from: V1NetworkPolicyPeer[] }[] };
+}
+
+/** Every namespace carries its name in this label (set by the apiserver), so a peer can name a namespace. */
+const namespaceNameLabel = 'kubernetes.io/metadata.name';
+
+/**
+ * With isolation Isolated (the default), a policy selecting every pod of the namespace that admits
+ * traffic only from the namespace itself, the platform's namespaces and spec.network.allowFromNamespaces;
+ * with None, no policy. Egress is left alone.
+ */
+export function desiredNetworkPolicy(ws: Workspace, platform: PlatformNamespaces): NetworkPolicy | undefined {
+  const network = ws.spec.network ?? {};
+  if ((network.isolation ?? 'Isolated') === 'None') return undefined;
+  const namespaces = [...new Set([platform.ingressNamespace, platform.monitoringNamespace, ...(network.allowFromNamespaces ?? [])].filter((ns) => ns !== '' && ns !== ws.metadata.name))];
+  const from: V1NetworkPolicyPeer[] = [{ podSelector: {} }, ...namespaces.map((ns) => ({ namespaceSelector: { matchLabels: { [namespaceNameLabel]: ns } } }))];
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: networkPolicyName, namespace: ws.metadata.name!, labels: childLabels(ws), ownerReferences: [controllerReference(ws)] },
+    spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from }] },
   };
 }
 

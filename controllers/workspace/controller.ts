@@ -1,6 +1,7 @@
 /**
  * Workspace controller (cluster-scoped): creates and owns the namespace of the same name, the
- * members' RoleBindings and the Quota "default"; reports them in status. A namespace someone else
+ * members' RoleBindings, the Quota "default" and the NetworkPolicy isolating the namespace; reports
+ * them in status. A namespace someone else
  * made is never taken over. Deleting a Workspace follows spec.deletionPolicy, behind a finalizer:
  * Delete removes the namespace (and waits until it is gone); Retain lets go of everything — owner
  * references and the workspace label — so garbage collection leaves the namespace as it was.
@@ -27,7 +28,19 @@ import {
   type Informer,
   type Manager,
 } from '../runtime/index.js';
-import { desiredNamespace, desiredQuota, desiredRoleBindings, quotaName, workspaceFinalizer, workspaceStatus, type WorkspaceObservation } from './children.js';
+import {
+  desiredNamespace,
+  desiredNetworkPolicy,
+  desiredQuota,
+  desiredRoleBindings,
+  networkPolicyName,
+  quotaName,
+  workspaceFinalizer,
+  workspaceStatus,
+  type NetworkPolicy,
+  type PlatformNamespaces,
+  type WorkspaceObservation,
+} from './children.js';
 
 /** Workspaces by the pools they name, so a pool appearing updates their status. */
 const byPool = 'pool';
@@ -38,12 +51,14 @@ interface Caches {
   bindings: Informer<V1RoleBinding>;
   quotas: Informer<Quota>;
   pools: Informer<ResourcePool>;
+  networkPolicies: Informer<NetworkPolicy>;
 }
 
 export class WorkspaceReconciler {
   constructor(
     private readonly manager: Manager,
     private readonly caches: Caches,
+    private readonly platform: PlatformNamespaces,
   ) {}
 
   async reconcile(name: string): Promise<void> {
@@ -70,7 +85,7 @@ export class WorkspaceReconciler {
     await this.writeStatus(ws, observed);
   }
 
-  /** RoleBindings and the Quota; the first problem, if any. */
+  /** RoleBindings, the Quota and the NetworkPolicy; the first problem, if any. */
   private async reconcileChildren(ws: Workspace): Promise<ChildProblem | undefined> {
     const name = ws.metadata.name!;
     const problems: ChildProblem[] = [];
@@ -92,6 +107,15 @@ export class WorkspaceReconciler {
       await this.manager.client.deleteIgnoreNotFound(cachedQuota);
       this.record(ws, 'Normal', 'QuotaRemoved', `spec.quota is unset: deleted Quota ${name}/${quotaName}`);
     }
+    const policy = desiredNetworkPolicy(ws, this.platform);
+    const cachedPolicy = this.caches.networkPolicies.get(`${name}/${networkPolicyName}`);
+    if (policy) {
+      const applied = await applyOwnedChild(this.manager.client, ws, policy, cachedPolicy);
+      if (applied.problem) problems.push(applied.problem);
+    } else if (cachedPolicy && isControlledBy(cachedPolicy, ws)) {
+      await this.manager.client.deleteIgnoreNotFound(cachedPolicy);
+      this.record(ws, 'Normal', 'NetworkPolicyRemoved', `spec.network.isolation is None: deleted NetworkPolicy ${name}/${networkPolicyName}`);
+    }
     return problems[0];
   }
 
@@ -110,7 +134,11 @@ export class WorkspaceReconciler {
       return;
     }
     if (ws.spec.deletionPolicy !== 'Delete') {
-      const kept = [...(ours ? [ours] : []), ...this.owned(this.caches.bindings.list(name), ws), ...this.owned([this.caches.quotas.get(`${name}/${quotaName}`)], ws)];
+      const kept = [
+        ...(ours ? [ours] : []),
+        ...this.owned(this.caches.bindings.list(name), ws),
+        ...this.owned([this.caches.quotas.get(`${name}/${quotaName}`), this.caches.networkPolicies.get(`${name}/${networkPolicyName}`)], ws),
+      ];
       for (const obj of kept) await this.release(obj, ws, obj === ours);
       if (ours) this.record(ws, 'Normal', 'NamespaceRetained', `deletionPolicy Retain: namespace ${name} is kept, no longer owned by the Workspace`);
     }
@@ -145,7 +173,7 @@ export class WorkspaceReconciler {
   }
 }
 
-export const setupWorkspaceController: ControllerSetup = ({ manager }) => {
+export const setupWorkspaceController: ControllerSetup = ({ manager, options }) => {
   const { quotas, pools } = schedulingCaches(manager);
   const workspaces = manager.informer<Workspace>(octopus.Workspace);
   workspaces.addIndex(byPool, (ws) => ws.spec.pools ?? []);
@@ -155,8 +183,9 @@ export const setupWorkspaceController: ControllerSetup = ({ manager }) => {
     bindings: manager.informer<V1RoleBinding>(core.RoleBinding, { labelSelector: workspaceLabel }),
     quotas,
     pools,
+    networkPolicies: manager.informer<NetworkPolicy>(core.NetworkPolicy, { labelSelector: workspaceLabel }),
   };
-  const reconciler = new WorkspaceReconciler(manager, caches);
+  const reconciler = new WorkspaceReconciler(manager, caches, { ingressNamespace: options.ingressNamespace, monitoringNamespace: options.monitoringNamespace });
   const owned = enqueueController({ group: octopus.Workspace.group, kind: octopus.Workspace.kind, namespaced: false });
   manager
     .addController({ name: 'workspace', concurrency: 2, reconcile: (key) => reconciler.reconcile(key) })
@@ -165,5 +194,6 @@ export const setupWorkspaceController: ControllerSetup = ({ manager }) => {
     .watches(caches.namespaces, (ns: V1Namespace) => [ns.metadata!.name!])
     .watches(caches.bindings, owned)
     .watches(quotas, owned)
+    .watches(caches.networkPolicies, owned)
     .watches(pools, (pool) => workspaces.byIndex(byPool, pool.metadata!.name!).map((ws) => ws.metadata.name!));
 };

@@ -37,6 +37,9 @@ describe('userClusterRoles', () => {
     { role: 'octopus-admin', group: '', resource: 'pods', verb: 'delete', want: true },
     // Pods are made by controllers that apply quota and policy, never directly.
     { role: 'octopus-admin', group: '', resource: 'pods', verb: 'create', want: false },
+    // The workspace's NetworkPolicy is the Workspace's: no member loosens their own isolation.
+    ...['create', 'update', 'patch', 'delete'].map((verb) => ({ role: 'octopus-admin', group: 'networking.k8s.io', resource: 'networkpolicies', verb, want: false })),
+    { role: 'octopus-edit', group: 'networking.k8s.io', resource: 'networkpolicies', verb: 'delete', want: false },
   ])('$role: $verb $resource ($group) → $want', ({ role, group, resource, verb, want }) => {
     expect(allows(roles[role]!, group, resource, verb)).toBe(want);
   });

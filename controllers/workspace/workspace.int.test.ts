@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
 import { apiVersion, group, version, workspaceLabel, type Job, type Quota, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { installCrds } from '../../e2e/harness/crds.js';
 import { createCluster, createPool, deleteCluster, getNamespaced, job, uniqueName } from '../../e2e/harness/fixtures.js';
 import { apiErrorMessage, createTestNamespace, deleteNamespace, eventually, testKubeConfig } from '../../e2e/harness/kube.js';
 import { startOctopus, type RunningOctopus } from '../../e2e/harness/octopus.js';
-import { holdsDesired, withDesiredHash } from '../runtime/index.js';
-import { desiredNamespace, desiredQuota, desiredRoleBindings, workspaceFinalizer } from './children.js';
+import { core } from '../resources.js';
+import { holdsDesired, isNotFound, withDesiredHash } from '../runtime/index.js';
+import { desiredNamespace, desiredNetworkPolicy, desiredQuota, desiredRoleBindings, networkPolicyName, workspaceFinalizer, type NetworkPolicy } from './children.js';
 import { deleteUserRoles, installUserRoles } from '../../hack/platform.js';
 
 const run = promisify(execFile);
@@ -53,6 +54,10 @@ async function createWorkspace(spec: Workspace['spec']): Promise<string> {
 
 const getWorkspace = async (name: string) => (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({ group, version, plural: 'workspaces', name })) as Workspace;
 const readNamespace = (name: string) => kc.makeApiClient(CoreV1Api).readNamespace({ name });
+/** The workspace's NetworkPolicy as the API has it (client-node's typed model renames `from`); undefined when absent. */
+const readPolicy = (namespace: string) => octopus.manager.client.get<NetworkPolicy>(core.NetworkPolicy, networkPolicyName, namespace).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+/** The namespaces a policy admits, by name; `(own)` for its own namespace's pods. */
+const admitted = (p: NetworkPolicy | undefined) => p?.spec.ingress.flatMap((rule) => rule.from.map((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] ?? (peer.podSelector ? '(own)' : '?')));
 const ready = (ws: Workspace) => ws.status?.conditions?.find((c) => c.type === 'Ready');
 
 async function waitReady(name: string, generation = 1): Promise<Workspace> {
@@ -182,6 +187,33 @@ describe('Workspace controller on the real plane', () => {
     await waitGone('Quota default removed', () => getNamespaced(kc, 'quotas', name, 'default'));
   });
 
+  it('isolates the namespace with a NetworkPolicy that follows spec.network, comes back when deleted and goes with isolation None', async () => {
+    const name = await createWorkspace({ members: [{ name: 'alice', role: 'owner' }] });
+    const ws = await waitReady(name);
+    const policy = (await readPolicy(name))!;
+    expect(policy.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Workspace', name, uid: ws.metadata.uid, controller: true })]);
+    expect(policy.spec.podSelector).toEqual({});
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    // The controller's defaults: the ingress controller's and the scraper's namespaces.
+    expect(admitted(policy)).toEqual(['(own)', octopus.options.ingressNamespace, octopus.options.monitoringNamespace]);
+    // Steady, it costs no writes.
+    expect(holdsDesired(withDesiredHash(desiredNetworkPolicy(ws, octopus.options)!), policy)).toBe(true);
+
+    await patchWorkspace(name, { spec: { network: { allowFromNamespaces: ['shared-gateway'] } } });
+    await eventually('the allowed namespace admitted', async () => (admitted(await readPolicy(name))?.includes('shared-gateway') ? true : undefined));
+
+    // Someone with more rights than a member deletes it: the Workspace puts it back.
+    await kc.makeApiClient(NetworkingV1Api).deleteNamespacedNetworkPolicy({ name: networkPolicyName, namespace: name });
+    await eventually('the policy recreated', async () => (admitted(await readPolicy(name))?.includes('shared-gateway') ? true : undefined));
+
+    await patchWorkspace(name, { spec: { network: { isolation: 'None' } } });
+    await eventually('NetworkPolicy removed with isolation None', async () => ((await readPolicy(name)) === undefined ? true : undefined));
+    expect(ready(await waitReady(name, 3))?.status).toBe('True');
+
+    await patchWorkspace(name, { spec: { network: { isolation: 'Isolated' } } });
+    await eventually('the policy back with isolation Isolated', async () => ((await readPolicy(name)) ? true : undefined));
+  });
+
   it('keeps a Job in a pool its Workspace does not list waiting, until spec.pools lists it', async () => {
     const cpu = await createPool(kc, { nodes: 1, nodeClass: 'cpu' });
     try {
@@ -247,6 +279,10 @@ describe('Workspace controller on the real plane', () => {
     expect(binding.metadata?.ownerReferences ?? []).toEqual([]);
     const quota = await getNamespaced<Quota>(kc, 'quotas', name, 'default');
     expect(quota.metadata.ownerReferences ?? []).toEqual([]);
+    // The retained namespace stays isolated.
+    const policy = await readPolicy(name);
+    expect(policy).toBeDefined();
+    expect(policy?.metadata?.ownerReferences ?? []).toEqual([]);
     // No owner reference is left for the garbage collector to follow: members keep working.
     expect(await canI('create', 'jobs.octopus.openi.pcl.cn', name, { user: 'alice' })).toBe(true);
   });

@@ -5,6 +5,7 @@
  * One platform for all of them; each area's attacks live in a module of their own.
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
+import { describeNetworkAttacks } from './network.js';
 import { describeBuildAttacks } from './builds.js';
 import { setUpAttackWorld, tearDownAttackWorld, type AttackWorld } from './tenants.js';
 
@@ -24,5 +25,6 @@ afterAll(async () => {
 
 describe('attacks on tenant isolation and quota', () => {
   // Each area adds one line: its module's describe function, given the world lazily.
+  describeNetworkAttacks(current);
   describeBuildAttacks(current);
 });

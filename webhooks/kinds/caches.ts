@@ -7,9 +7,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { kindByName } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { octopusResource } from '../../controllers/resources.js';
 import type { Informer, InformerFactory } from '../../controllers/runtime/index.js';
-import { assetKinds, byNamespace, cacheLookups, namespaceOf, type Caches, type Lookups } from './lookups.js';
+import { assetKinds, byIngressHost, byNamespace, cacheLookups, exposedKinds, ingressHostKeys, namespaceOf, type Caches, type ExposedWorkload, type Lookups } from './lookups.js';
 
-export const cachedKinds = ['Quota', 'DevicePolicy', 'ResourceSpec', 'Workspace', ...assetKinds] as const;
+export const cachedKinds = ['Quota', 'DevicePolicy', 'ResourceSpec', 'Workspace', ...assetKinds, ...exposedKinds] as const;
 export type CachedKind = (typeof cachedKinds)[number];
 
 /** What the webhook process needs from its caches: start them, wait for their first list, stop them. */
@@ -35,6 +35,7 @@ export class WebhookCaches implements AdmissionCaches {
       }),
     ) as Record<CachedKind, Informer<KubernetesObject>>;
     informers.Quota.addIndex(byNamespace, namespaceOf);
+    for (const kind of exposedKinds) informers[kind].addIndex(byIngressHost, (w) => ingressHostKeys(w as ExposedWorkload));
     this.informers = informers;
     // The informers hold what the apiserver sent, which its schema validated: the kinds' shapes.
     const caches = {
@@ -42,6 +43,7 @@ export class WebhookCaches implements AdmissionCaches {
       devicePolicies: informers.DevicePolicy,
       resourceSpecs: informers.ResourceSpec,
       workspaces: informers.Workspace,
+      workloads: { Notebook: informers.Notebook, ModelService: informers.ModelService },
       assets: { Dataset: informers.Dataset, Algorithm: informers.Algorithm, Model: informers.Model, Image: informers.Image },
     } as unknown as Caches;
     this.lookups = cacheLookups(caches);

@@ -19,10 +19,12 @@ import {
   Workspace,
   type KindDefinition,
 } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { defaultIngressDomain } from '../../controllers/modelservice/expose.js';
 import type { Mutator, MutatorRegistry, Validator, ValidatorRegistry } from '../admission.js';
 import { kindKey, type WebhookKind } from '../registration.js';
 import { kindValidator, type Check, type KindRules } from './check.js';
 import { validateDevicePolicy } from './device-policy.js';
+import { validateIngressHost } from './hosts.js';
 import { validateAdmittedJob, validateAdmittedNotebook } from './immutability.js';
 import type { Lookups } from './lookups.js';
 import { validateMembers } from './members.js';
@@ -40,7 +42,8 @@ import { validateWorkspacePools } from './workspace-pools.js';
 type AnyCheck = Check<never>;
 const rules = (fields: AnyCheck[], policy: AnyCheck[] = []): KindRules<never> => ({ fields, policy });
 
-function kindRules(): Map<KindDefinition, KindRules<never>> {
+function kindRules(platform: Platform): Map<KindDefinition, KindRules<never>> {
+  const hosts = validateIngressHost(platform.ingressDomain);
   const gangs = rememberedGangs();
   const gangPolicy: AnyCheck[] = [validateWorkspacePools, validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
   return new Map<KindDefinition, KindRules<never>>([
@@ -49,8 +52,8 @@ function kindRules(): Map<KindDefinition, KindRules<never>> {
     [Image, rules([warnAsset])],
     [Model, rules([warnAsset], [validateStorage])],
     [Job, rules([validateResources, validateAdmittedJob, warnJob], [...gangPolicy, validateStorage])],
-    [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage])],
-    [ModelService, rules([validateResources], [validateWorkspacePools, validateVisibility])],
+    [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage, hosts])],
+    [ModelService, rules([validateResources], [validateWorkspacePools, validateVisibility, hosts])],
     [Quota, rules([validateResources, warnQuotaLowered])],
     [Workspace, rules([validateMembers, warnWorkspace])],
     [ResourcePool, rules([])],
@@ -67,10 +70,16 @@ export interface OctopusAdmission {
 
 const labeler: Mutator = { mutate: async (ctx) => addWorkspaceLabel(ctx) };
 
-export function octopusAdmission(lookups: Lookups): OctopusAdmission {
+/** What the platform was installed with, as the controller also knows it. */
+export interface Platform {
+  /** Domain of derived ingress hosts (the controller's --ingress-domain). */
+  ingressDomain: string;
+}
+
+export function octopusAdmission(lookups: Lookups, platform: Platform = { ingressDomain: defaultIngressDomain }): OctopusAdmission {
   const validators: Record<string, Validator> = {};
   const mutators: Record<string, Mutator> = {};
-  const byKind = kindRules();
+  const byKind = kindRules(platform);
   for (const def of allKinds) {
     const own = byKind.get(def);
     if (own === undefined) throw new Error(`no admission rules for kind ${def.kind}`);

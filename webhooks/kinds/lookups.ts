@@ -4,7 +4,7 @@
  * tests and the benchmark, plain ObjectStores fill the same views.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { DevicePolicy, Quota, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, ModelService, Notebook, Quota, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { quotaState, type QuotaState } from '../../controllers/admission/quota.js';
 import { storagePolicyOf, type StoragePolicy } from '../../controllers/assets/storage-policy.js';
 
@@ -21,6 +21,10 @@ export interface Lookups {
   visibility(kind: AssetKind, namespace: string, name: string): Visibility | undefined;
   /** The pools the Workspace of `namespace` limits its workloads to; empty when it sets none or there is no such Workspace. */
   workspacePools(namespace: string): readonly string[];
+  /** The hosts the Workspace of `namespace` grants its workloads besides derived ones (spec.hosts); empty when it grants none or there is no such Workspace. */
+  workspaceHosts(namespace: string): readonly string[];
+  /** The Notebooks and ModelServices whose enabled ingress routes `host`; derived hosts are those under `domain`. */
+  ingressClaims(host: string, domain: string): readonly ExposedWorkload[];
   /** The storage policy of the Workspace owning `namespace`; undefined when no Workspace owns it. */
   storagePolicy(namespace: string): StoragePolicy | undefined;
 }
@@ -36,12 +40,29 @@ export interface ObjectCache<T> {
 export const byNamespace = 'namespace';
 export const namespaceOf = (obj: KubernetesObject): string[] => (obj.metadata?.namespace ? [obj.metadata.namespace] : []);
 
+/** The kinds that expose themselves through an Ingress. */
+export type ExposedWorkload = Notebook | ModelService;
+export const exposedKinds = ['Notebook', 'ModelService'] as const;
+
+/**
+ * Index name under which the Notebook and ModelService caches find who routes a host: the host a
+ * workload names, or `<name>-<namespace>.` for a derived one (the domain is the webhook's flag, not the cache's).
+ */
+export const byIngressHost = 'ingressHost';
+export const ingressHostKeys = (w: ExposedWorkload): string[] => {
+  const ingress = w.spec?.ingress;
+  if (ingress?.enabled !== true) return [];
+  return [ingress.host ?? `${w.metadata.name}-${w.metadata.namespace}.`];
+};
+
 export interface Caches {
   /** Needs the {@link byNamespace} index. */
   quotas: ObjectCache<Quota>;
   devicePolicies: ObjectCache<DevicePolicy>;
   resourceSpecs: ObjectCache<ResourceSpec>;
   workspaces: ObjectCache<Workspace>;
+  /** Need the {@link byIngressHost} index. */
+  workloads: Readonly<Record<(typeof exposedKinds)[number], ObjectCache<ExposedWorkload>>>;
   assets: Readonly<Record<AssetKind, ObjectCache<{ spec?: { visibility?: Visibility } }>>>;
 }
 
@@ -71,6 +92,11 @@ export function cacheLookups(caches: Caches): Lookups {
     },
     // A Workspace owns the namespace of its own name.
     workspacePools: (namespace) => caches.workspaces.get(namespace)?.spec.pools ?? [],
+    workspaceHosts: (namespace) => caches.workspaces.get(namespace)?.spec.hosts ?? [],
+    ingressClaims(host, domain) {
+      const derived = host.endsWith(`.${domain}`) ? [host.slice(0, host.length - domain.length)] : [];
+      return [host, ...derived].flatMap((key) => exposedKinds.flatMap((kind) => caches.workloads[kind].byIndex(byIngressHost, key)));
+    },
     storagePolicy: (namespace) => storagePolicyOf(caches.workspaces.get(namespace)),
   };
 }

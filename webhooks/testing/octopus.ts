@@ -20,7 +20,7 @@ import type { TaskSpec } from '../../controllers/admission/gang.js';
 import { ObjectStore } from '../../controllers/runtime/store.js';
 import { admissionApiVersion, type AdmissionReview } from '../admission.js';
 import type { WriteContext } from '../kinds/check.js';
-import { assetKinds, byNamespace, cacheLookups, namespaceOf, type AssetKind, type Lookups } from '../kinds/lookups.js';
+import { assetKinds, byIngressHost, byNamespace, cacheLookups, exposedKinds, ingressHostKeys, namespaceOf, type AssetKind, type Lookups } from '../kinds/lookups.js';
 
 export const namespace = 'team-a';
 
@@ -71,10 +71,11 @@ export function makeAsset(kind: AssetKind, ns: string, name: string, visibility?
 
 /** Lookups over ObjectStores holding `objects`, through the code that serves the informers' caches. */
 export function lookupsOf(objects: readonly KubernetesObject[]): Lookups {
-  const stores = new Map<string, ObjectStore<KubernetesObject>>(['Quota', 'DevicePolicy', 'ResourceSpec', 'Workspace', ...assetKinds].map((k) => [k, new ObjectStore()]));
+  const stores = new Map<string, ObjectStore<KubernetesObject>>(['Quota', 'DevicePolicy', 'ResourceSpec', 'Workspace', ...assetKinds, ...exposedKinds].map((k) => [k, new ObjectStore()]));
   // Each store holds one kind; the lookups read them as that kind.
   const store = (kind: string) => stores.get(kind) as unknown as ObjectStore<never>;
   store('Quota').addIndex(byNamespace, namespaceOf);
+  for (const kind of exposedKinds) store(kind).addIndex(byIngressHost, ingressHostKeys);
   for (const obj of objects) {
     const s = stores.get(obj.kind ?? '');
     if (s === undefined) throw new Error(`the lookups hold no ${obj.kind}`);
@@ -85,6 +86,7 @@ export function lookupsOf(objects: readonly KubernetesObject[]): Lookups {
     devicePolicies: store('DevicePolicy'),
     resourceSpecs: store('ResourceSpec'),
     workspaces: store('Workspace'),
+    workloads: { Notebook: store('Notebook'), ModelService: store('ModelService') },
     assets: { Dataset: store('Dataset'), Algorithm: store('Algorithm'), Model: store('Model'), Image: store('Image') },
   });
 }
