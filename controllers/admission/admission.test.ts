@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { DevicePolicy, Quota, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { formatResources, parseResources } from '../../apis/quantity.js';
 import { deviceNodeSelector, deviceViolations } from './device-policy.js';
-import { describeAccelerators, gangTotal, resolveTask, type Gang, type PodSet } from './gang.js';
+import { describeAccelerators, gangTotal, resolveTask, type Gang, type PodSet, type PoolTerms, type TaskSpec } from './gang.js';
 import { placeGang, type NodeState } from './placement.js';
 import { budgetProblems, neverFits, notNow, quotaState } from './quota.js';
 
@@ -27,24 +27,54 @@ const spec = (name: string, requests: Record<string, string | number>, extra: Pa
 describe('resolveTask', () => {
   const specs = new Map([['gpu-1x', spec('gpu-1x', { 'nvidia.com/gpu': 1, cpu: 8 }, { shmSize: '16Gi', pricePerHour: '12.5' })]]);
 
-  it.each([
+  it.each<{ name: string; task: TaskSpec; pool?: PoolTerms; want: { count: number; requests: Record<string, string>; shm: bigint | undefined; price: string | undefined } }>([
     {
       name: 'takes requests, shm and price from the ResourceSpec',
       task: { name: 'worker', replicas: 4, resourceSpec: 'gpu-1x' },
-      want: { count: 4, requests: { cpu: '8', 'nvidia.com/gpu': '1' }, shm: 16n * 1024n ** 3n * 1000n, price: '12.5' },
+      want: { count: 4, requests: { cpu: '8', memory: '128Mi', 'nvidia.com/gpu': '1' }, shm: 16n * 1024n ** 3n * 1000n, price: '12.5' },
     },
     {
       name: 'a task shmSize overrides the spec',
       task: { name: 'worker', resourceSpec: 'gpu-1x', shmSize: '1Gi' },
-      want: { count: 1, requests: { cpu: '8', 'nvidia.com/gpu': '1' }, shm: 1024n ** 3n * 1000n, price: '12.5' },
+      want: { count: 1, requests: { cpu: '8', memory: '128Mi', 'nvidia.com/gpu': '1' }, shm: 1024n ** 3n * 1000n, price: '12.5' },
     },
     {
       name: 'counts extended resources given only as limits',
       task: { name: 'worker', resources: { requests: { cpu: 2 }, limits: { 'nvidia.com/gpu': 2, cpu: 4 } } },
-      want: { count: 1, requests: { cpu: '2', 'nvidia.com/gpu': '2' }, shm: undefined, price: undefined },
+      want: { count: 1, requests: { cpu: '2', memory: '128Mi', 'nvidia.com/gpu': '2' }, shm: undefined, price: undefined },
     },
-  ])('$name', ({ task, want }) => {
-    const r = resolveTask(task, specs);
+    {
+      name: 'gives a pod without cpu or memory the pool defaults, so none is BestEffort',
+      task: { name: 'worker', resources: { requests: { 'nvidia.com/gpu': 1 } } },
+      pool: { defaultRequests: { cpu: 2, memory: '8Gi' } },
+      want: { count: 1, requests: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' }, shm: undefined, price: undefined },
+    },
+    {
+      name: 'gives the platform defaults where the pool sets none',
+      task: { name: 'worker', resources: { limits: { 'nvidia.com/gpu': 1 } } },
+      want: { count: 1, requests: { cpu: '100m', memory: '128Mi', 'nvidia.com/gpu': '1' }, shm: undefined, price: undefined },
+    },
+    {
+      name: "prices inline resources with the pool's prices, memory by the GiB",
+      task: { name: 'worker', resources: { requests: { 'nvidia.com/gpu': 2, cpu: '500m', memory: '16Gi' } } },
+      pool: { pricesPerHour: { 'nvidia.com/gpu': '10', cpu: '0.05', memory: '0.01' } },
+      // 2 × 10 + 0.5 × 0.05 + 16 × 0.01 = 20.185
+      want: { count: 1, requests: { cpu: '500m', memory: '16Gi', 'nvidia.com/gpu': '2' }, shm: undefined, price: '20.185' },
+    },
+    {
+      name: 'rounds a price below a thousandth up, so a priced request never costs nothing',
+      task: { name: 'worker', resources: { requests: { cpu: '1m', memory: '1Mi' } } },
+      pool: { pricesPerHour: { cpu: '0.05' } },
+      want: { count: 1, requests: { cpu: '1m', memory: '1Mi' }, shm: undefined, price: '0.001' },
+    },
+    {
+      name: "keeps the ResourceSpec's own price over the pool's",
+      task: { name: 'worker', resourceSpec: 'gpu-1x' },
+      pool: { pricesPerHour: { 'nvidia.com/gpu': '1000' } },
+      want: { count: 1, requests: { cpu: '8', memory: '128Mi', 'nvidia.com/gpu': '1' }, shm: 16n * 1024n ** 3n * 1000n, price: '12.5' },
+    },
+  ])('$name', ({ task, pool, want }) => {
+    const r = resolveTask(task, specs, undefined, pool);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.podSet.count).toBe(want.count);

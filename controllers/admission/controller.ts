@@ -1,27 +1,28 @@
 /**
  * The admission controller: one work item ("cycle") that snapshots the caches and runs the
- * pure admission cycle over queued Jobs and Notebooks, then writes each admitted workload's
+ * pure admission cycle over queued Jobs, Notebooks and ModelServices (a service asking for more
+ * replicas than it holds), then writes each admitted workload's
  * reservation into its status (the only record of it: quota use is always recomputed from
  * workload statuses, so a restart loses nothing and counts nothing twice) and tells waiting
- * ones why they wait.
+ * ones why they wait. A ModelService scaled down or suspended gives its reservation back at once.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, ModelService, Notebook, ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { parseResources, type Resources } from '../../apis/quantity.js';
+import { formatResources, parseResources, scaleResources, type Resources } from '../../apis/quantity.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
-import { matchesLabels, nodeStates, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
+import { matchesLabels, nodeStates, podRequests, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
 import type { ControllerContext } from '../context.js';
 import { labels } from '../job/pods.js';
 import { octopus } from '../resources.js';
 import { findCondition, isConflict, setCondition, type Condition, type Controller, type ResourceRef } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 import { admissionCycle, type ActiveReservation, type Admission, type PendingWorkload, type PoolNodes, type Waiting } from './cycle.js';
-import { describeAccelerators, gangSize, resolveTask, type PodSet } from './gang.js';
+import { describeAccelerators, gangSize, resolveTask, type PodSet, type PoolTerms } from './gang.js';
 import { AdmissionMetrics } from './metrics.js';
 import type { NodeState } from './placement.js';
 import { quotaState, type QuotaState } from './quota.js';
-import { jobHoldsReservation, notebookHoldsReservation, type WorkloadKind } from './workloads.js';
+import { chargedPodHolds, chargedToLabel, jobHoldsReservation, modelServiceHoldsReservation, notebookHoldsReservation, servingReplicas, servingTask, type WorkloadKind } from './workloads.js';
 
 export const admissionCycleKey = 'cycle';
 
@@ -69,6 +70,16 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
   let refreshTokens = messageRefreshesPerSecond;
   let tokensAt = 0;
 
+  function poolTerms(name: string): PoolTerms {
+    return caches.pools.get(name)?.spec ?? ({} as ResourcePool['spec']);
+  }
+
+  /** A Workspace's namespace fails closed unless its Workspace says otherwise; other namespaces are the admin's. */
+  function requireQuota(namespace: string): boolean {
+    const ws = caches.workspaces.get(namespace);
+    return ws !== undefined && ws.spec.requireQuota !== false;
+  }
+
   function pending(now: number): PendingWorkload[] {
     const specs = new Map(caches.specs.list().map((s) => [s.metadata.name!, s]));
     const out: PendingWorkload[] = [];
@@ -78,20 +89,40 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       if (s.backoffUntil && Date.parse(s.backoffUntil) > now) continue;
       const podSets: (PodSet & { path: string })[] = [];
       for (const [i, task] of job.spec.tasks.entries()) {
-        const r = resolveTask(task, specs, job.spec.shmSize);
+        const r = resolveTask(task, specs, job.spec.shmSize, poolTerms(job.spec.pool));
         if (!r.ok) break;
         podSets.push({ ...r.podSet, path: `spec.tasks[${i}]` });
       }
       if (podSets.length !== job.spec.tasks.length) continue;
-      out.push({ key: workloadKey('Job', job), namespace: job.metadata.namespace!, priority: job.spec.priority ?? 0, createdAt: createdAt(job), pool: job.spec.pool, podSets });
+      const namespace = job.metadata.namespace!;
+      out.push({ key: workloadKey('Job', job), namespace, priority: job.spec.priority ?? 0, createdAt: createdAt(job), pool: job.spec.pool, podSets, requireQuota: requireQuota(namespace) });
     }
     for (const nb of caches.notebooks.list()) {
       const s = nb.status;
       if (s?.phase !== 'Pending' || nb.spec.suspend || s.admission || !resolved(s.conditions)) continue;
       const task = { name: 'notebook', replicas: 1, ...(nb.spec.resourceSpec ? { resourceSpec: nb.spec.resourceSpec } : {}), ...(nb.spec.resources ? { resources: nb.spec.resources } : {}) };
-      const r = resolveTask(task, specs);
+      const r = resolveTask(task, specs, undefined, poolTerms(nb.spec.pool));
       if (!r.ok) continue;
-      out.push({ key: workloadKey('Notebook', nb), namespace: nb.metadata.namespace!, priority: nb.spec.priority ?? 0, createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }] });
+      const namespace = nb.metadata.namespace!;
+      out.push({ key: workloadKey('Notebook', nb), namespace, priority: nb.spec.priority ?? 0, createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }], requireQuota: requireQuota(namespace) });
+    }
+    for (const ms of caches.modelServices.list()) {
+      const wanted = servingReplicas(ms);
+      const a = ms.status?.admission;
+      const held = a?.replicas ?? 0;
+      if (wanted <= held || ms.metadata.deletionTimestamp || !resolved(ms.status?.conditions)) continue;
+      const namespace = ms.metadata.namespace!;
+      const base = { key: workloadKey('ModelService', ms), namespace, priority: ms.spec.priority ?? 0, createdAt: createdAt(ms), requireQuota: requireQuota(namespace) };
+      if (a && held > 0) {
+        // Scaling up: the added replicas are admitted as the held ones were (pool and requests frozen).
+        const podSet = { task: servingTask, requests: parseResources(a.resources), ...(a.shmSize ? { shmSize: parseResources({ s: a.shmSize }).get('s')! } : {}), ...(a.pricePerHour ? { pricePerHour: a.pricePerHour } : {}) };
+        out.push({ ...base, pool: a.pool, podSets: [{ ...podSet, count: wanted - held, path: 'spec' }], wholeGang: [{ ...podSet, count: wanted, path: 'spec' }] });
+        continue;
+      }
+      const task = { name: servingTask, replicas: wanted, ...(ms.spec.resourceSpec ? { resourceSpec: ms.spec.resourceSpec } : {}), ...(ms.spec.resources ? { resources: ms.spec.resources } : {}) };
+      const r = resolveTask(task, specs, undefined, poolTerms(ms.spec.pool));
+      if (!r.ok) continue;
+      out.push({ ...base, pool: ms.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }] });
     }
     return out;
   }
@@ -125,7 +156,22 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         const unbound = bound ? [] : [{ task: 'notebook', count: 1, requests: total, ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}) }];
         return { namespace: nb.metadata.namespace!, pool: a.pool, total, unbound };
       });
-    return [...jobs, ...notebooks];
+    const services = caches.modelServices
+      .list()
+      .filter(modelServiceHoldsReservation)
+      .map((ms) => {
+        const a = ms.status!.admission!;
+        const bound = caches.pods.byIndex(podIndexes.modelService, `${ms.metadata.namespace}/${ms.metadata.name}`).filter((p) => p.spec?.nodeName && !p.metadata?.deletionTimestamp).length;
+        const count = Math.max(0, a.replicas - bound);
+        const unbound = count > 0 ? [{ task: servingTask, count, requests: parseResources(a.resources), ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}) }] : [];
+        return { namespace: ms.metadata.namespace!, pool: a.pool, total: parseResources(a.total), unbound };
+      });
+    // Imports and builds run outside admission but count against their workspace's limits.
+    const charged = caches.pods
+      .list()
+      .filter(chargedPodHolds)
+      .map((pod) => ({ namespace: pod.metadata!.labels![chargedToLabel]!, pool: '', total: podRequests(pod), unbound: [] }));
+    return [...jobs, ...notebooks, ...services, ...charged];
   }
 
   function pools(): Map<string, PoolNodes> {
@@ -152,14 +198,14 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     return out;
   }
 
-  function lookup(key: string): { kind: WorkloadKind; resource: ResourceRef; obj: Job | Notebook } | undefined {
+  function lookup(key: string): { kind: WorkloadKind; resource: ResourceRef; obj: Job | Notebook | ModelService } | undefined {
     const { kind, cacheKey } = splitWorkloadKey(key);
-    const obj = kind === 'Job' ? caches.jobs.get(cacheKey) : caches.notebooks.get(cacheKey);
-    return obj ? { kind, resource: kind === 'Job' ? octopus.Job : octopus.Notebook, obj } : undefined;
+    const obj = kind === 'Job' ? caches.jobs.get(cacheKey) : kind === 'Notebook' ? caches.notebooks.get(cacheKey) : caches.modelServices.get(cacheKey);
+    return obj ? { kind, resource: octopus[kind], obj } : undefined;
   }
 
   /** Writes a status; a conflict means the workload changed since the snapshot, and the next cycle sees it anew. */
-  async function write(resource: ResourceRef, obj: Job | Notebook, status: NonNullable<Job['status'] | Notebook['status']>): Promise<boolean> {
+  async function write(resource: ResourceRef, obj: Job | Notebook | ModelService, status: NonNullable<Job['status'] | Notebook['status'] | ModelService['status']>): Promise<boolean> {
     try {
       await manager.client.updateStatusIfChanged(resource, obj as KubernetesObject & { status?: unknown }, status);
       return true;
@@ -191,6 +237,24 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         conditions: admitted(job.status?.conditions),
       };
       delete status.backoffUntil;
+    } else if (kind === 'ModelService') {
+      const ms = obj as ModelService;
+      const ps = a.podSets[0]!;
+      const replicas = (ms.status?.admission?.replicas ?? 0) + ps.count;
+      status = {
+        ...structuredClone(ms.status ?? {}),
+        admission: {
+          pool: a.pool,
+          admittedAt: rfc3339(now),
+          replicas,
+          resources: ps.resources,
+          total: formatResources(scaleResources(parseResources(ps.resources), replicas)),
+          ...(ps.shmSize ? { shmSize: ps.shmSize } : {}),
+          ...(ps.pricePerHour ? { pricePerHour: ps.pricePerHour } : {}),
+          ...(ps.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}),
+        },
+        conditions: admitted(ms.status?.conditions),
+      };
     } else {
       const nb = obj as Notebook;
       const ps = a.podSets[0]!;
@@ -212,6 +276,25 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     metrics.admitted(obj, now);
     manager.events.record({ regarding: obj, type: 'Normal', reason: 'Admitted', note: message });
     if (kind === 'Job') onJobAdmitted(`${obj.metadata.namespace}/${obj.metadata.name}`);
+  }
+
+  /**
+   * A ModelService holding more replicas than it wants (scaled down, suspended) gives the rest back
+   * at once: shrinking needs no room, so it does not wait for a cycle's verdict.
+   */
+  async function releaseServing(ms: ModelService, now: number): Promise<void> {
+    const a = ms.status!.admission!;
+    const replicas = servingReplicas(ms);
+    const status = structuredClone(ms.status!);
+    if (replicas === 0) {
+      delete status.admission;
+      const why = ms.spec.suspend ? 'spec.suspend is true' : 'spec.replicas is 0';
+      status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: C.Admitted, status: 'False', reason: 'Released', message: `${why}: reservation released` }, ms.metadata.generation, now);
+    } else {
+      status.admission = { ...a, replicas, total: formatResources(scaleResources(parseResources(a.resources), replicas)) };
+    }
+    const resource = octopus.ModelService;
+    if (await write(resource, ms, status)) manager.events.record({ regarding: ms, type: 'Normal', reason: 'Released', note: `reservation reduced from ${a.replicas} to ${replicas} replicas` });
   }
 
   /** What telling `w` its wait would change: its reason (written at once), only its message (written when due), or nothing. */
@@ -261,6 +344,8 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     reconcile: async () => {
       const started = manager.clock.now();
       if (started - lastCycleEnd < minCycleGapMs) return { requeueAfterMs: minCycleGapMs - (started - lastCycleEnd) };
+      const shrinking = caches.modelServices.list().filter((ms) => ms.status?.admission && servingReplicas(ms) < ms.status.admission.replicas);
+      await inParallel(shrinking, writeConcurrency, (ms) => releaseServing(ms, started));
       const result = admissionCycle({ pending: pending(started), active: active(), pools: pools(), quotas: quotas(), policies: caches.policies.list() });
       metrics.cycle(result, manager.clock.now() - started);
       await inParallel(result.admitted, writeConcurrency, (a) => admit(a, started));
@@ -279,6 +364,8 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
   controller
     .watches(caches.jobs, cycle)
     .watches(caches.notebooks, cycle)
+    .watches(caches.modelServices, cycle)
+    .watches(caches.workspaces, cycle)
     .watches(caches.pods, cycle)
     .watches(caches.nodes, cycle)
     .watches(caches.quotas, cycle)

@@ -14,6 +14,7 @@ const job = (name: string, pods: number, gpusPerPod: number, extra: Partial<Pend
   createdAt: 0,
   pool: 'gpu',
   podSets: [{ task: 'worker', count: pods, requests: parseResources({ 'nvidia.com/gpu': gpusPerPod, cpu: 4 }), path: 'spec.tasks[0]' }],
+  requireQuota: false,
   ...extra,
 });
 
@@ -120,6 +121,33 @@ describe('admissionCycle', () => {
     expect(r.waiting).toEqual([
       { key: 'team-a/too-big', reason: 'DevicePolicyDenied', message: 'requests 8 nvidia.com/gpu per pod, more than the 4 per pod that DevicePolicy gpus allows' },
     ]);
+  });
+
+  it.each<{ name: string; hard: Record<string, number>; requireQuota: boolean; want?: { reason: string; message: string } }>([
+    { name: 'a resource no Quota names, under requireQuota', hard: { cpu: 64 }, requireQuota: true, want: { reason: 'NoQuota', message: 'no Quota in namespace team-a limits nvidia.com/gpu: Workspace team-a requires one for every requested resource (spec.requireQuota)' } },
+    { name: 'every resource named, under requireQuota', hard: { cpu: 64, 'nvidia.com/gpu': 8 }, requireQuota: true, want: undefined },
+    { name: 'a resource no Quota names, without requireQuota', hard: { cpu: 64 }, requireQuota: false, want: undefined },
+  ])('fails closed on $name', ({ hard, requireQuota, want }) => {
+    const q: Quota = { ...quota(0), spec: { hard } };
+    const r = admissionCycle(input([job('a', 1, 4, { requireQuota })], [node('n1', 8)], { quotas: new Map([['team-a', [quotaState(q)]]]) }));
+    if (want) expect(r.waiting).toEqual([{ key: 'team-a/a', ...want }]);
+    else expect(r.admitted.map((a) => a.key)).toEqual(['team-a/a']);
+  });
+
+  it('counts pods charged to a workspace outside any pool against its overall quota', () => {
+    const charged = { namespace: 'team-a', pool: '', total: parseResources({ 'nvidia.com/gpu': 6 }), unbound: [] };
+    const r = admissionCycle(input([job('a', 1, 4)], [node('n1', 8)], { active: [charged], quotas: new Map([['team-a', [quotaState(quota(8))]]]) }));
+    expect(r.waiting).toEqual([{ key: 'team-a/a', reason: 'QuotaExceeded', message: 'waiting for Quota default: nvidia.com/gpu 6 in use + 4 requested > 8 hard' }]);
+  });
+
+  it('judges a scale-up by its added replicas for quota, by the whole gang for a per-job device maximum', () => {
+    const policy: DevicePolicy = { apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'DevicePolicy', metadata: { name: 'gpus' }, spec: { rules: [{ resource: 'nvidia.com/gpu', maxPerJob: 4 }] } };
+    const requests = parseResources({ 'nvidia.com/gpu': 1, cpu: 4 });
+    const scaleUp = (name: string, held: number, added: number) =>
+      job(name, added, 1, { wholeGang: [{ task: 'server', count: held + added, requests, path: 'spec' }] });
+    const r = admissionCycle(input([scaleUp('to-4', 3, 1), scaleUp('to-5', 4, 1)], [node('n1', 8)], { policies: [policy] }));
+    expect(r.admitted.map((a) => [a.key, a.podSets[0]!.count])).toEqual([['team-a/to-4', 1]]);
+    expect(r.waiting).toEqual([{ key: 'team-a/to-5', reason: 'DevicePolicyDenied', message: 'requests 5 nvidia.com/gpu in total, more than the 4 per job that DevicePolicy gpus allows' }]);
   });
 
   it('names a missing pool', () => {

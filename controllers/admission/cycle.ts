@@ -7,14 +7,17 @@
  *
  * All-or-nothing: a workload is admitted only when (a) every Quota of its namespace has room
  * for the whole gang, (b) the pool can place every pod on a node's free allocatable, given
- * what runs and what earlier admissions will take, and (c) every DevicePolicy allows it.
+ * what runs and what earlier admissions will take, and (c) every DevicePolicy allows it. In a
+ * Workspace that requires quota (the default), a gang asking for a resource no Quota names
+ * waits (NoQuota): fail closed. A ModelService scaling up is pending for its added replicas
+ * only; its running ones already hold their reservation.
  */
 import type { DevicePolicy } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { addResources, display, formatQuantity, formatResources, fits, type Resources } from '../../apis/quantity.js';
 import { deviceNodeSelector, deviceViolations } from './device-policy.js';
 import { gangSize, gangTotal, type PodSet } from './gang.js';
 import { placeGang, type NodeState } from './placement.js';
-import { budgetProblems, notNow, type QuotaState } from './quota.js';
+import { budgetProblems, noQuotaMessage, notNow, unlimitedResources, type QuotaState } from './quota.js';
 
 export interface PendingWorkload {
   key: string;
@@ -24,6 +27,13 @@ export interface PendingWorkload {
   pool: string;
   /** Pod sets in spec order; `path` names each one's source for DevicePolicy messages. */
   podSets: (PodSet & { path: string })[];
+  /** Every requested resource must be limited by some Quota of the namespace (Workspace spec.requireQuota). */
+  requireQuota: boolean;
+  /**
+   * The gang DevicePolicies judge when it differs from podSets: a ModelService scaling up asks quota and
+   * capacity for its added replicas, but a per-job maximum counts every replica it would then hold.
+   */
+  wholeGang?: (PodSet & { path: string })[];
 }
 
 export interface ActiveReservation {
@@ -56,7 +66,7 @@ export interface Admission {
   total: Record<string, string>;
 }
 
-export type WaitReason = 'QuotaExceeded' | 'BudgetExhausted' | 'InsufficientCapacity' | 'DevicePolicyDenied' | 'PoolNotFound';
+export type WaitReason = 'QuotaExceeded' | 'BudgetExhausted' | 'NoQuota' | 'InsufficientCapacity' | 'DevicePolicyDenied' | 'PoolNotFound';
 
 export interface Waiting {
   key: string;
@@ -148,12 +158,17 @@ export function admissionCycle(input: CycleInput): CycleResult {
       continue;
     }
     const total = gangTotal({ podSets: w.podSets });
+    const unlimited = w.requireQuota ? unlimitedResources(quotas, w.pool, total) : [];
+    if (unlimited.length > 0) {
+      wait('NoQuota', noQuotaMessage(w.namespace, unlimited));
+      continue;
+    }
     const quota = notNow(quotas, w.pool, total);
     if (quota.length > 0) {
       wait('QuotaExceeded', quota.map((p) => p.message).join('; '));
       continue;
     }
-    const denied = deviceViolations(input.policies, { namespace: w.namespace, pool: w.pool, podSets: w.podSets });
+    const denied = deviceViolations(input.policies, { namespace: w.namespace, pool: w.pool, podSets: w.wholeGang ?? w.podSets });
     if (denied.length > 0) {
       wait('DevicePolicyDenied', denied.map((v) => v.message).join('; '));
       continue;

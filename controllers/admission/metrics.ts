@@ -1,6 +1,6 @@
 /** Job and admission metrics, prefix octopus_. Gauges are computed from the caches at scrape time. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, ModelService, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseResources } from '../../apis/quantity.js';
 import type { CycleResult } from './cycle.js';
 import type { SchedulingCaches } from '../cluster/caches.js';
@@ -69,7 +69,7 @@ export class AdmissionMetrics {
   }
 
   /** A Job waits from queuedAt; a Notebook from its creation (it queues as soon as it is created or resumed). */
-  admitted(workload: Job | Notebook, now: number): void {
+  admitted(workload: Job | Notebook | ModelService, now: number): void {
     const since = workload.kind === 'Job' ? (workload as Job).status?.queuedAt : (workload.metadata.creationTimestamp as unknown as string | undefined);
     const queuedAt = since ? Date.parse(since) : undefined;
     if (queuedAt !== undefined) this.wait.observe(Math.max(0, now - queuedAt) / 1000);

@@ -110,3 +110,20 @@ export function notNow(quotas: readonly QuotaState[], pool: string, total: Resou
   }
   return problems;
 }
+
+/**
+ * Resources the gang requests that no Quota limits, overall or in its pool. Under a Workspace's
+ * requireQuota such a gang waits (NoQuota): an admin forgetting a resource must not mean unlimited.
+ */
+export function unlimitedResources(quotas: readonly QuotaState[], pool: string, total: Resources): string[] {
+  const named = new Set<string>();
+  for (const q of quotas) {
+    for (const k of q.hard.keys()) named.add(k);
+    for (const k of q.poolHard.get(pool)?.keys() ?? []) named.add(k);
+  }
+  return [...total].filter(([k, v]) => v > 0n && !named.has(k)).map(([k]) => k).sort();
+}
+
+export function noQuotaMessage(namespace: string, resources: readonly string[]): string {
+  return `no Quota in namespace ${namespace} limits ${resources.join(', ')}: Workspace ${namespace} requires one for every requested resource (spec.requireQuota)`;
+}

@@ -1,15 +1,24 @@
 /**
- * Jobs and Notebooks seen as admission sees them: what reserves quota now. The reservation
- * lives in each workload's status (written by the admission controller), so quota use is
- * always recomputed from the workloads — nothing else to keep in sync.
+ * Jobs, Notebooks and ModelServices seen as admission sees them: what reserves quota now. The
+ * reservation lives in each workload's status (written by the admission controller), so quota use
+ * is always recomputed from the workloads — nothing else to keep in sync. Pods Octopus runs for a
+ * workspace outside admission (imports, image builds) carry the charged-to label and count with
+ * their requests while they run.
  */
-import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Job, ModelService, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseResources, type Resources } from '../../apis/quantity.js';
+import { isTerminal, podRequests } from '../cluster/nodes.js';
 
-export type WorkloadKind = 'Job' | 'Notebook';
+export type WorkloadKind = 'Job' | 'Notebook' | 'ModelService';
+
+/** On pods Octopus starts for a workspace outside admission (imports, builds): the namespace whose Quota they count against. */
+export const chargedToLabel = 'octopus.openi.pcl.cn/charged-to';
 
 /** Label on a notebook's pod naming its Notebook (the Job's pods carry octopus.openi.pcl.cn/job). */
 export const notebookLabel = 'octopus.openi.pcl.cn/notebook';
+/** Label on a ModelService's Deployment, pods, Service and Ingress; it selects the serving pods. */
+export const modelServiceLabel = 'octopus.openi.pcl.cn/modelservice';
 
 export const reservingJobPhases = ['Admitted', 'Running', 'Restarting'] as const;
 
@@ -22,8 +31,26 @@ export function notebookHoldsReservation(nb: Notebook): boolean {
   return nb.status?.admission !== undefined && nb.status.phase !== 'Stopped' && nb.status.phase !== 'Failed';
 }
 
+/** The pod-set name of a ModelService's serving pods in admission (one role). */
+export const servingTask = 'server';
+
+/** Serving pods a ModelService wants now: none while suspended. */
+export function servingReplicas(ms: ModelService): number {
+  return ms.spec.suspend ? 0 : (ms.spec.replicas ?? 1);
+}
+
+/** A model service reserves while its admission names replicas; scaling to zero or suspending drops it. */
+export function modelServiceHoldsReservation(ms: ModelService): boolean {
+  return (ms.status?.admission?.replicas ?? 0) > 0;
+}
+
+/** A pod charged to `namespace` that has not finished, and so holds its requests. */
+export function chargedPodHolds(pod: V1Pod): boolean {
+  return pod.metadata?.labels?.[chargedToLabel] !== undefined && !isTerminal(pod) && !pod.metadata?.deletionTimestamp;
+}
+
 export interface Reservation {
-  kind: WorkloadKind;
+  kind: WorkloadKind | 'Pod';
   namespace: string;
   name: string;
   pool: string;
@@ -32,11 +59,20 @@ export interface Reservation {
   costPerHour: bigint;
 }
 
+/** What each holder of quota in a namespace is; any may be empty. */
+export interface Holders {
+  jobs: readonly Job[];
+  notebooks: readonly Notebook[];
+  modelServices: readonly ModelService[];
+  /** Pods charged to the namespace (chargedToLabel), wherever they run. */
+  chargedPods: readonly V1Pod[];
+}
+
 function price(p: string | undefined, count: number): bigint {
   return p ? parseResources({ p }).get('p')! * BigInt(count) : 0n;
 }
 
-export function reservations(jobs: readonly Job[], notebooks: readonly Notebook[]): Reservation[] {
+export function reservations({ jobs, notebooks, modelServices, chargedPods }: Holders): Reservation[] {
   const out: Reservation[] = [];
   for (const j of jobs) {
     if (!jobHoldsReservation(j)) continue;
@@ -55,10 +91,21 @@ export function reservations(jobs: readonly Job[], notebooks: readonly Notebook[
     const a = nb.status!.admission!;
     out.push({ kind: 'Notebook', namespace: nb.metadata.namespace!, name: nb.metadata.name!, pool: a.pool, total: parseResources(a.resources), costPerHour: price(a.pricePerHour, 1) });
   }
+  for (const ms of modelServices) {
+    if (!modelServiceHoldsReservation(ms)) continue;
+    const a = ms.status!.admission!;
+    out.push({ kind: 'ModelService', namespace: ms.metadata.namespace!, name: ms.metadata.name!, pool: a.pool, total: parseResources(a.total), costPerHour: price(a.pricePerHour, a.replicas) });
+  }
+  for (const pod of chargedPods) {
+    if (!chargedPodHolds(pod)) continue;
+    // Not admitted into a pool: counted against the namespace's overall limits only.
+    out.push({ kind: 'Pod', namespace: pod.metadata!.labels![chargedToLabel]!, name: pod.metadata!.name!, pool: '', total: podRequests(pod), costPerHour: 0n });
+  }
   return out;
 }
 
-/** Workloads waiting for admission: queued jobs, and notebooks that may run but hold nothing. */
-export function waitingCount(jobs: readonly Job[], notebooks: readonly Notebook[]): number {
-  return jobs.filter((j) => j.status?.phase === 'Queued').length + notebooks.filter((n) => !n.spec.suspend && !n.status?.admission && n.status?.phase === 'Pending').length;
+/** Workloads waiting for admission: queued jobs, notebooks that may run but hold nothing, model services short of their replicas. */
+export function waitingCount({ jobs, notebooks, modelServices }: Omit<Holders, 'chargedPods'>): number {
+  const servicesShort = modelServices.filter((ms) => (ms.status?.admission?.replicas ?? 0) < servingReplicas(ms)).length;
+  return jobs.filter((j) => j.status?.phase === 'Queued').length + notebooks.filter((n) => !n.spec.suspend && !n.status?.admission && n.status?.phase === 'Pending').length + servicesShort;
 }

@@ -4,9 +4,9 @@
  * first.
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import type { DevicePolicy, Job, Notebook, Quota, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, Job, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { labels } from '../job/pods.js';
-import { notebookLabel } from '../admission/workloads.js';
+import { chargedToLabel, modelServiceLabel, notebookLabel } from '../admission/workloads.js';
 import { core, octopus } from '../resources.js';
 import type { Informer, Manager } from '../runtime/index.js';
 import { slimNode, slimPod } from './nodes.js';
@@ -14,16 +14,19 @@ import { slimNode, slimPod } from './nodes.js';
 export interface SchedulingCaches {
   jobs: Informer<Job>;
   notebooks: Informer<Notebook>;
-  /** Every pod of the cluster (capacity accounting), slimmed. Indexes: `node`, `job` and `notebook` (namespace/name). */
+  modelServices: Informer<ModelService>;
+  /** Every pod of the cluster (capacity accounting), slimmed. Indexes: `node`, `job`, `notebook` and `modelService` (namespace/name), `chargedTo` (namespace). */
   pods: Informer<V1Pod>;
   nodes: Informer<V1Node>;
   pools: Informer<ResourcePool>;
   specs: Informer<ResourceSpec>;
   quotas: Informer<Quota>;
   policies: Informer<DevicePolicy>;
+  /** Whether a namespace's workloads must be limited by a Quota (spec.requireQuota). */
+  workspaces: Informer<Workspace>;
 }
 
-export const podIndexes = { node: 'node', job: 'job', notebook: 'notebook' } as const;
+export const podIndexes = { node: 'node', job: 'job', notebook: 'notebook', modelService: 'modelService', chargedTo: 'chargedTo' } as const;
 
 const perManager = new WeakMap<Manager, SchedulingCaches>();
 
@@ -40,15 +43,25 @@ export function schedulingCaches(manager: Manager): SchedulingCaches {
     const nb = p.metadata?.labels?.[notebookLabel];
     return nb ? [`${p.metadata!.namespace}/${nb}`] : [];
   });
+  pods.addIndex(podIndexes.modelService, (p) => {
+    const ms = p.metadata?.labels?.[modelServiceLabel];
+    return ms ? [`${p.metadata!.namespace}/${ms}`] : [];
+  });
+  pods.addIndex(podIndexes.chargedTo, (p) => {
+    const ns = p.metadata?.labels?.[chargedToLabel];
+    return ns ? [ns] : [];
+  });
   const caches: SchedulingCaches = {
     jobs: manager.informer<Job>(octopus.Job),
     notebooks: manager.informer<Notebook>(octopus.Notebook),
+    modelServices: manager.informer<ModelService>(octopus.ModelService),
     pods,
     nodes: manager.informer<V1Node>(core.Node, {}, slimNode),
     pools: manager.informer<ResourcePool>(octopus.ResourcePool),
     specs: manager.informer<ResourceSpec>(octopus.ResourceSpec),
     quotas: manager.informer<Quota>(octopus.Quota),
     policies: manager.informer<DevicePolicy>(octopus.DevicePolicy),
+    workspaces: manager.informer<Workspace>(octopus.Workspace),
   };
   perManager.set(manager, caches);
   return caches;

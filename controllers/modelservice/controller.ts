@@ -13,7 +13,8 @@ import type { Mount } from '../job/pods.js';
 import { core, octopus } from '../resources.js';
 import { applyOwnedChild, enqueueController, isControlledBy, type Informer, type Manager, type Result } from '../runtime/index.js';
 import { expose, exposureCaches, serviceUrl, type ExposureCaches } from './expose.js';
-import { childLabels, desiredDeployment, modelServiceLabel, quantityEquivalent, resolveServing, selectorLabels, servingEvents, servingStatus } from './serving.js';
+import { modelServiceLabel } from '../admission/workloads.js';
+import { childLabels, desiredDeployment, quantityEquivalent, resolveServing, selectorLabels, servingEvents, servingStatus } from './serving.js';
 
 /** A reference that does not resolve yet is looked at again this often (objects may be applied in any order). */
 const unresolvedRecheckMs = 15_000;
@@ -41,7 +42,10 @@ export class ModelServiceReconciler {
     // Unresolved, the Deployment stays as it was: a typo in a new version must not stop the one being served.
     // Undefined while the served version cannot be mounted: unresolved, or not shareable yet.
     const model = resolved.ok ? await this.localModel(ms, resolved.refs.model) : undefined;
-    const applied = resolved.ok && model ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, { ...resolved.refs, model }, this.options.runAsUser), deployment, quantityEquivalent) : undefined;
+    const admission = ms.status?.admission;
+    // Serving pods exist only as admitted: before admission there is no Deployment, after a release it runs none.
+    const applied = resolved.ok && model && admission ? await applyOwnedChild(this.manager.client, ms, desiredDeployment(ms, { ...resolved.refs, model }, admission, this.options.runAsUser), deployment, quantityEquivalent) : undefined;
+    if (!admission && deployment && isControlledBy(deployment, ms) && (deployment.spec?.replicas ?? 1) > 0) await this.manager.client.patch(deployment, { spec: { replicas: 0 } });
     const exposed = await expose(this.manager.client, this.children, { owner: ms, labels: childLabels(ms), selector: selectorLabels(ms), ingress: ms.spec.ingress, domain: this.options.ingressDomain, className: this.options.ingressClass });
     const problem = applied?.problem ?? exposed;
 

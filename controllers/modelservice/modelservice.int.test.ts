@@ -10,7 +10,8 @@ import { CountingProxy } from '../assets/testing/counting-proxy.js';
 import { assetLookups } from '../job/controller.js';
 import { desiredHashAnnotation, holdsDesired, withDesiredHash } from '../runtime/index.js';
 import { desiredIngress, desiredService } from './expose.js';
-import { childLabels, desiredDeployment, modelServiceLabel, modelVersionAnnotation, quantityEquivalent, resolveServing, selectorLabels } from './serving.js';
+import { modelServiceLabel } from '../admission/workloads.js';
+import { childLabels, desiredDeployment, modelVersionAnnotation, quantityEquivalent, resolveServing, selectorLabels } from './serving.js';
 
 let kc: KubeConfig;
 let octopus: RunningOctopus;
@@ -125,7 +126,7 @@ describe('ModelService controller on the real plane', () => {
     const resolved = resolveServing(available, assetLookups(octopus.manager), { key: options.resourceTagKey, valuePrefix: options.resourceTagValuePrefix });
     if (!resolved.ok) throw new Error(resolved.message);
     const wanted: [KubernetesObject, KubernetesObject][] = [
-      [desiredDeployment(available, resolved.refs, options.runAsUser), deployment],
+      [desiredDeployment(available, resolved.refs, available.status!.admission!, options.runAsUser), deployment],
       [desiredService(available, childLabels(available), selectorLabels(available)), service],
       [desiredIngress(available, childLabels(available), available.spec.ingress!, options.ingressDomain), ingress],
     ];

@@ -2,10 +2,18 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Image, Model, ModelService, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { Lookups } from '../job/references.js';
-import { desiredDeployment, modelVersionAnnotation, quantityEquivalent, resolveServing, servedVersion, servingEvents, servingStatus, type ResolvedServing } from './serving.js';
+import { desiredDeployment, modelVersionAnnotation, quantityEquivalent, resolveServing, servedVersion, servingEvents, servingStatus, type ResolvedServing, type ServingAdmission } from './serving.js';
 
 const tag = { key: 'octopus.pcl.ac.cn/resource', valuePrefix: '' };
 const now = Date.parse('2026-01-01T00:00:00Z');
+
+const admission: ServingAdmission = {
+  pool: 'cpu',
+  admittedAt: '2026-11-28T09:00:00Z',
+  replicas: 10,
+  resources: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' },
+  total: { cpu: '20', memory: '80Gi', 'nvidia.com/gpu': '10' },
+};
 
 function makeService(spec: Partial<ModelService['spec']> = {}, status?: ModelService['status']): ModelService {
   return {
@@ -13,7 +21,7 @@ function makeService(spec: Partial<ModelService['spec']> = {}, status?: ModelSer
     kind: 'ModelService',
     metadata: { name: 'resnet', namespace: 'team-a', uid: 'uid-ms', generation: 3 },
     spec: { model: { name: 'resnet50', version: 'v2' }, image: { reference: 'registry.test/serve:1' }, pool: 'cpu', resources: { requests: { cpu: 2 } }, ...spec },
-    ...(status ? { status } : {}),
+    status: { admission, ...status },
   };
 }
 
@@ -63,7 +71,7 @@ describe('resolveServing', () => {
 
   it('a Public model of another namespace resolves to its claim there, to be shared into this one', () => {
     const shared = { ...model, metadata: { name: 'resnet50', namespace: 'shared' }, spec: { visibility: 'Public' } } as Model;
-    const r = resolveServing(makeService({ model: { name: 'resnet50', namespace: 'shared', version: 'v1' } }), lookups({ model: () => shared }), tag);
+    const r = resolveServing(makeService({ model: { name: 'resnet50', namespace: 'shared', version: 'v1' } }), lookups({ model: () => shared, pool: () => pool() }), tag);
     expect(r).toMatchObject({ ok: true, refs: { model: { claimName: 'train-1-output', claimNamespace: 'shared' }, version: 'v1' } });
   });
 
@@ -76,22 +84,20 @@ describe('resolveServing', () => {
         model: { claimName: 'train-2-output' },
         version: 'v2',
         pool: { nodeSelector: { 'octopus.pcl.ac.cn/resource': 'cpu' }, tolerations: [{ key: 'dedicated', operator: 'Exists' }] },
-        resources: { requests: { cpu: 4, memory: '16Gi' } },
-        shmSize: '1Gi',
       },
     });
   });
 });
 
-const resolved: ResolvedServing = { image: 'registry.test/serve:1', model: { claimName: 'train-2-output', subPath: 'onnx' }, version: 'v2', resources: { requests: { cpu: 2, memory: '8Gi', 'nvidia.com/gpu': 1 }, limits: { cpu: 4 } } };
+const resolved: ResolvedServing = { image: 'registry.test/serve:1', model: { claimName: 'train-2-output', subPath: 'onnx' }, version: 'v2', pool: { nodeSelector: { pool: 'cpu' }, tolerations: [] } };
 
 describe('desiredDeployment', () => {
   it('mounts the version read-only at /model and marks the template with it, so a new version rolls the pods', () => {
-    const d = desiredDeployment(makeService({ podMetadata: { annotations: { 'sidecar.istio.io/inject': 'false' }, labels: { team: 'vision' } } }), resolved, 1000);
+    const d = desiredDeployment(makeService({ podMetadata: { annotations: { 'example.com/owner': 'vision' }, labels: { team: 'vision' } } }), resolved, admission, 1000);
     const template = d.spec!.template;
     expect(template.metadata).toEqual({
       labels: { team: 'vision', 'octopus.openi.pcl.cn/modelservice': 'resnet', 'app.kubernetes.io/managed-by': 'octopus' },
-      annotations: { 'sidecar.istio.io/inject': 'false', [modelVersionAnnotation]: 'v2' },
+      annotations: { 'example.com/owner': 'vision', [modelVersionAnnotation]: 'v2' },
     });
     expect(d.spec!.selector).toEqual({ matchLabels: { 'octopus.openi.pcl.cn/modelservice': 'resnet' } });
     expect(template.spec!.volumes?.[0]).toEqual({ name: 'model', persistentVolumeClaim: { claimName: 'train-2-output', readOnly: true } });
@@ -105,8 +111,8 @@ describe('desiredDeployment', () => {
       { name: 'OCTOPUS_MODEL_VERSION', value: 'v2' },
       { name: 'OCTOPUS_MODEL_PATH', value: '/model' },
     ]);
-    // Memory and devices are limited like requests; a limit given is kept.
-    expect(c.resources).toEqual({ requests: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1', cpu: '4' } });
+    // The admitted requests, whatever the spec says now; memory and devices are limited like them.
+    expect(c.resources).toEqual({ requests: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1' } });
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
     expect(d.metadata?.ownerReferences).toEqual([{ apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'ModelService', name: 'resnet', uid: 'uid-ms', controller: true, blockOwnerDeletion: true }]);
   });
@@ -115,25 +121,28 @@ describe('desiredDeployment', () => {
     { name: 'an HTTP readiness path', spec: { readinessPath: '/ping', port: 9000 }, wantProbe: { httpGet: { path: '/ping', port: 'http' } }, wantPort: 9000 },
     { name: 'no readiness path: the TCP port', spec: {}, wantProbe: { tcpSocket: { port: 'http' } }, wantPort: 8080 },
   ])('probes readiness through $name', ({ spec, wantProbe, wantPort }) => {
-    const c = desiredDeployment(makeService(spec), resolved, 1000).spec!.template.spec!.containers[0]!;
+    const c = desiredDeployment(makeService(spec), resolved, admission, 1000).spec!.template.spec!.containers[0]!;
     expect(c.readinessProbe).toEqual(wantProbe);
     expect(c.ports).toEqual([{ name: 'http', containerPort: wantPort }]);
   });
 
   it.each([
-    { name: 'replicas as asked', spec: { replicas: 3 }, want: 3 },
-    { name: 'one by default', spec: {}, want: 1 },
-    { name: 'none while suspended', spec: { replicas: 3, suspend: true }, want: 0 },
-  ])('runs $name', ({ spec, want }) => {
-    expect(desiredDeployment(makeService(spec), resolved, 1000).spec!.replicas).toBe(want);
+    { name: 'replicas as asked', spec: { replicas: 3 }, status: {}, want: 3 },
+    { name: 'one by default', spec: {}, status: {}, want: 1 },
+    { name: 'none while suspended', spec: { replicas: 3, suspend: true }, status: {}, want: 0 },
+    { name: 'no more than admitted while a scale-up waits', spec: { replicas: 12 }, status: {}, want: 10 },
+    { name: 'none once the reservation is released', spec: { replicas: 3 }, status: { admission: { ...admission, replicas: 0 } }, want: 0 },
+  ])('runs $name', ({ spec, status, want }) => {
+    expect(desiredDeployment(makeService(spec, status), resolved, admission, 1000).spec!.replicas).toBe(want);
   });
 
-  it('places the pods in the pool only when one is named', () => {
-    expect(desiredDeployment(makeService(), resolved, 1000).spec!.template.spec!.nodeSelector).toBeUndefined();
-    const inPool = desiredDeployment(makeService(), { ...resolved, pool: { nodeSelector: { pool: 'cpu' }, tolerations: [{ key: 'k', operator: 'Exists' }] }, imagePullSecret: 'regcred' }, 1000).spec!.template.spec!;
-    expect(inPool.nodeSelector).toEqual({ pool: 'cpu' });
-    expect(inPool.tolerations).toEqual([{ key: 'k', operator: 'Exists' }]);
-    expect(inPool.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+  it("places the pods in the admitted pool, with the device labels admission froze and the pool's scheduler", () => {
+    const placed = { ...resolved, pool: { nodeSelector: { pool: 'gpu' }, tolerations: [{ key: 'k', operator: 'Exists' }], schedulerName: 'volcano' }, imagePullSecret: 'regcred' };
+    const pod = desiredDeployment(makeService({ pool: 'cpu' }), placed, { ...admission, nodeSelector: { accelerator: 'a100' } }, 1000).spec!.template.spec!;
+    expect(pod.nodeSelector).toEqual({ pool: 'gpu', accelerator: 'a100' });
+    expect(pod.tolerations).toEqual([{ key: 'k', operator: 'Exists' }]);
+    expect(pod.schedulerName).toBe('volcano');
+    expect(pod.imagePullSecrets).toEqual([{ name: 'regcred' }]);
   });
 });
 
@@ -188,6 +197,7 @@ describe('servingStatus', () => {
     { name: 'Available once pods are ready', spec: {}, d: deployment({ version: 'v2' }), wantPhase: 'Available', wantReason: 'ReplicasReady', wantVersion: 'v2' },
     { name: 'Preparing while no pod is ready', spec: {}, d: deployment({ version: 'v2', ready: 0, conditions: [{ type: 'Available', status: 'False' }] }), wantPhase: 'Preparing', wantReason: 'Progressing', wantVersion: undefined },
     { name: 'Preparing before the Deployment exists', spec: {}, d: undefined, wantPhase: 'Preparing', wantReason: 'Progressing', wantVersion: undefined },
+    { name: 'Preparing, waiting for admission', spec: {}, d: undefined, status: { admission: undefined }, wantPhase: 'Preparing', wantReason: 'WaitingForAdmission', wantVersion: undefined },
     {
       name: 'Failed when the rollout made no progress',
       spec: {},
@@ -198,8 +208,8 @@ describe('servingStatus', () => {
     },
     { name: 'Stopped when suspended', spec: { suspend: true }, d: deployment({ version: 'v2', replicas: 0, ready: 0 }), wantPhase: 'Stopped', wantReason: 'Suspended', wantVersion: undefined },
     { name: 'Stopped at zero replicas', spec: { replicas: 0 }, d: deployment({ version: 'v2', replicas: 0, ready: 0 }), wantPhase: 'Stopped', wantReason: 'ScaledToZero', wantVersion: undefined },
-  ])('$name', ({ spec, d, wantPhase, wantReason, wantVersion }) => {
-    const status = servingStatus(makeService(spec), { refs: ok, ...(d ? { deployment: d } : {}), url }, now);
+  ])('$name', ({ spec, d, status: before, wantPhase, wantReason, wantVersion }: { spec: Partial<ModelService['spec']>; d: V1Deployment | undefined; status?: ModelService['status']; wantPhase: string; wantReason: string; wantVersion: string | undefined }) => {
+    const status = servingStatus(makeService(spec, before), { refs: ok, ...(d ? { deployment: d } : {}), url }, now);
     expect(status.phase).toBe(wantPhase);
     expect(available({ ...makeService(), status })?.reason).toBe(wantReason);
     expect(status.modelVersion).toBe(wantVersion);

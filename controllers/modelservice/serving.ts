@@ -7,13 +7,12 @@ import type { V1Container, V1Deployment, V1Probe, V1Toleration } from '@kubernet
 import type { ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { ModelServiceConditions as C } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { formatResources, parseQuantity, parseResources } from '../../apis/quantity.js';
-import { containerResources, labels as jobLabels, layoutVolumes, restrictedContainerSecurityContext, restrictedPodSecurityContext, userEnv, type Mount } from '../job/pods.js';
+import { containerResources, labels as jobLabels, layoutVolumes, restrictedContainerSecurityContext, restrictedPodSecurityContext, userEnv, type Mount, type PoolPlacement } from '../job/pods.js';
 import { resolveImage, resolveModelVersion, resolvePool, resolveResourceSpec, type Lookups, type PoolUse } from '../job/references.js';
 import { controllerReference, setCondition, type ChildProblem, type Condition } from '../runtime/index.js';
+import { modelServiceLabel, servingReplicas } from '../admission/workloads.js';
 import { httpPortName } from './expose.js';
 
-/** Label on a ModelService's Deployment, pods, Service and Ingress; it selects the serving pods. */
-export const modelServiceLabel = 'octopus.openi.pcl.cn/modelservice';
 /** On the pod template: the Model version the pods serve. Changing it is what rolls the Deployment. */
 export const modelVersionAnnotation = 'octopus.openi.pcl.cn/model-version';
 /** The schema's default port, for objects that bypassed defaulting. */
@@ -22,6 +21,7 @@ export const defaultPort = 8080;
 export const ServingReasons = {
   Resolved: 'Resolved',
   PoolNotForServing: 'PoolNotForServing',
+  WaitingForAdmission: 'WaitingForAdmission',
   ReplicasReady: 'ReplicasReady',
   Progressing: 'Progressing',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
@@ -35,6 +35,7 @@ const R = ServingReasons;
 export const servingPoolUse: PoolUse = { jobType: 'Serving', reason: R.PoolNotForServing, what: 'model services' };
 
 type Status = NonNullable<ModelService['status']>;
+export type ServingAdmission = NonNullable<Status['admission']>;
 type Failure = { ok: false; reason: string; message: string };
 
 export interface ResolvedServing {
@@ -43,9 +44,7 @@ export interface ResolvedServing {
   /** The model version's content, mounted read-only at /model. */
   model: Mount;
   version: string;
-  pool?: { nodeSelector: Record<string, string>; tolerations: V1Toleration[] };
-  resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
-  shmSize?: string;
+  pool: PoolPlacement;
 }
 
 export function resolveServing(ms: ModelService, lookups: Lookups, tag: { key: string; valuePrefix: string }): { ok: true; refs: ResolvedServing } | Failure {
@@ -54,25 +53,18 @@ export function resolveServing(ms: ModelService, lookups: Lookups, tag: { key: s
   if (!image.ok) return image;
   const model = resolveModelVersion(ms.spec.model, ns, lookups);
   if (!model.ok) return model;
-  const refs: ResolvedServing = {
-    image: image.image,
-    ...(image.imagePullSecret ? { imagePullSecret: image.imagePullSecret } : {}),
-    model: model.mount,
-    version: model.version,
-    resources: ms.spec.resources ?? {},
-  };
-  if (ms.spec.pool) {
-    const pool = resolvePool(ms.spec.pool, ns, lookups, tag, servingPoolUse);
-    if (!pool.ok) return pool;
-    refs.pool = pool.pool;
-  }
+  // Pods run where admission placed them: the pool is frozen while the service holds a reservation.
+  const poolName = ms.status?.admission?.pool ?? ms.spec.pool;
+  const pool = resolvePool(poolName, ns, lookups, tag, servingPoolUse);
+  if (!pool.ok) return pool;
   if (ms.spec.resourceSpec) {
     const spec = resolveResourceSpec(ms.spec.resourceSpec, ms.spec.pool, lookups);
     if (!spec.ok) return spec;
-    refs.resources = spec.spec.spec.resources;
-    if (spec.spec.spec.shmSize !== undefined) refs.shmSize = String(spec.spec.spec.shmSize);
   }
-  return { ok: true, refs };
+  return {
+    ok: true,
+    refs: { image: image.image, ...(image.imagePullSecret ? { imagePullSecret: image.imagePullSecret } : {}), model: model.mount, version: model.version, pool: pool.pool },
+  };
 }
 
 export function selectorLabels(ms: ModelService): Record<string, string> {
@@ -84,23 +76,25 @@ export function childLabels(ms: ModelService): Record<string, string> {
   return { ...selectorLabels(ms), [jobLabels.managedBy]: 'octopus' };
 }
 
+/** What the Deployment runs: what the spec wants, but never more than admission reserved. */
 export function desiredReplicas(ms: ModelService): number {
-  return ms.spec.suspend ? 0 : (ms.spec.replicas ?? 1);
+  return Math.min(servingReplicas(ms), ms.status?.admission?.replicas ?? 0);
 }
 
 function readinessProbe(ms: ModelService): V1Probe {
   return ms.spec.readinessPath ? { httpGet: { path: ms.spec.readinessPath, port: httpPortName } } : { tcpSocket: { port: httpPortName } };
 }
 
-/** Requests as given (limits of memory and devices follow them, as for Jobs), plus any limits given. */
-function servingResources(r: ResolvedServing['resources']): V1Container['resources'] {
-  const base = containerResources(parseResources(r.requests));
-  return { requests: base?.requests ?? {}, limits: { ...(base?.limits ?? {}), ...formatResources(parseResources(r.limits)) } };
+/** The admitted requests (limits of memory and devices follow them, as for Jobs). */
+function servingResources(a: ServingAdmission): V1Container['resources'] {
+  const base = containerResources(parseResources(a.resources));
+  return { requests: base?.requests ?? {}, limits: base?.limits ?? {} };
 }
 
-export function desiredDeployment(ms: ModelService, r: ResolvedServing, runAsUser: number): V1Deployment {
+/** The serving pods, built from the admission (requests, shm, device node labels), never from the live spec. */
+export function desiredDeployment(ms: ModelService, r: ResolvedServing, a: ServingAdmission, runAsUser: number): V1Deployment {
   const name = ms.metadata.name!;
-  const { volumes, mounts } = layoutVolumes({ datasets: [], model: { ...r.model, readOnly: true }, ...(r.shmSize ? { shmSize: parseQuantity(r.shmSize) } : {}) });
+  const { volumes, mounts } = layoutVolumes({ datasets: [], model: { ...r.model, readOnly: true }, ...(a.shmSize ? { shmSize: parseQuantity(a.shmSize) } : {}) });
   const container: V1Container = {
     name: 'server',
     image: r.image,
@@ -112,7 +106,7 @@ export function desiredDeployment(ms: ModelService, r: ResolvedServing, runAsUse
     ],
     ports: [{ name: httpPortName, containerPort: ms.spec.port ?? defaultPort }],
     readinessProbe: readinessProbe(ms),
-    resources: servingResources(r.resources),
+    resources: servingResources(a),
     volumeMounts: mounts,
     securityContext: restrictedContainerSecurityContext(),
   };
@@ -135,7 +129,9 @@ export function desiredDeployment(ms: ModelService, r: ResolvedServing, runAsUse
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: restrictedPodSecurityContext(runAsUser),
-          ...(r.pool ? { nodeSelector: r.pool.nodeSelector, tolerations: r.pool.tolerations } : {}),
+          nodeSelector: { ...r.pool.nodeSelector, ...(a.nodeSelector ?? {}) },
+          tolerations: r.pool.tolerations,
+          ...(r.pool.schedulerName ? { schedulerName: r.pool.schedulerName } : {}),
           ...(r.imagePullSecret ? { imagePullSecrets: [{ name: r.imagePullSecret }] } : {}),
           containers: [container],
           volumes,
@@ -214,12 +210,20 @@ export function servingStatus(ms: ModelService, o: ServingObservation, now: numb
   const progress = d && deploymentCondition(d, 'Progressing');
   if (o.problem) serving('Failed', 'False', o.problem.reason, o.problem.message);
   else if (ms.spec.suspend) stopped(R.Suspended, 'spec.suspend is true: scaled to zero');
-  else if (want === 0) stopped(R.ScaledToZero, 'spec.replicas is 0');
-  else if (!d) serving('Preparing', 'False', o.refs.ok ? R.Progressing : R.ReferencesUnresolved, o.refs.ok ? 'creating the Deployment' : o.refs.message);
+  else if (servingReplicas(ms) === 0) stopped(R.ScaledToZero, 'spec.replicas is 0');
+  else if (!o.refs.ok && !d) serving('Preparing', 'False', R.ReferencesUnresolved, o.refs.message);
+  else if (want === 0) serving('Preparing', 'False', R.WaitingForAdmission, waitingMessage(ms));
+  else if (!d) serving('Preparing', 'False', R.Progressing, 'creating the Deployment');
   else if (progress?.status === 'False' && progress.reason === R.ProgressDeadlineExceeded) serving('Failed', 'False', R.ProgressDeadlineExceeded, progress.message ?? 'the rollout made no progress');
   else if (ready > 0 && deploymentCondition(d, 'Available')?.status === 'True') serving('Available', 'True', R.ReplicasReady, `${ready}/${want} replicas ready`);
   else serving('Preparing', 'False', R.Progressing, `${ready}/${want} replicas ready`);
   return status;
+}
+
+/** Why no replica may run yet: the admission controller's word in the Admitted condition. */
+function waitingMessage(ms: ModelService): string {
+  const admitted = (ms.status?.conditions as Condition[] | undefined)?.find((c) => c.type === C.Admitted);
+  return admitted?.status === 'False' ? `waiting for admission: ${admitted.message}` : 'waiting for admission';
 }
 
 export interface ServingEvent {

@@ -1,9 +1,10 @@
 /** Quota controller: reservations held now, queued jobs, consumption and budget. */
-import type { Job, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { schedulingCaches } from '../cluster/caches.js';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import { podIndexes, schedulingCaches } from '../cluster/caches.js';
 import type { ControllerSetup } from '../context.js';
 import { octopus } from '../resources.js';
 import { objectKey } from '../runtime/index.js';
+import { chargedToLabel } from '../admission/workloads.js';
 import { onlyAccountingMoved, quotaStatus } from './status.js';
 
 /** While reservations run, consumption is brought up to date this often (and on every change). */
@@ -12,7 +13,8 @@ const accountingIntervalMs = 300_000;
 const minWriteIntervalMs = 2_000;
 
 export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
-  const { quotas, jobs, notebooks } = schedulingCaches(manager);
+  const { quotas, jobs, notebooks, modelServices, pods } = schedulingCaches(manager);
+  const inNamespace = (obj: KubernetesObject) => quotas.list(obj.metadata!.namespace).map(objectKey);
   const lastWrite = new Map<string, number>();
   manager
     .addController({
@@ -27,7 +29,9 @@ export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
         const now = manager.clock.now();
         const since = now - (lastWrite.get(key) ?? 0);
         if (since < minWriteIntervalMs) return { requeueAfterMs: minWriteIntervalMs - since };
-        const status = quotaStatus(quota, jobs.list(quota.metadata.namespace), notebooks.list(quota.metadata.namespace), now);
+        const ns = quota.metadata.namespace!;
+        const holders = { jobs: jobs.list(ns), notebooks: notebooks.list(ns), modelServices: modelServices.list(ns), chargedPods: pods.byIndex(podIndexes.chargedTo, ns) };
+        const status = quotaStatus(quota, holders, now);
         const accountingDue = now - Date.parse(quota.status?.accountedAt ?? '1970-01-01T00:00:00Z') >= accountingIntervalMs;
         const reserving = Object.keys(status.used ?? {}).length > 0;
         // A steady quota costs no writes: time passing alone is written only every accounting
@@ -41,6 +45,11 @@ export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
       },
     })
     .watches(quotas)
-    .watches(jobs, (job: Job) => quotas.list(job.metadata.namespace).map(objectKey))
-    .watches(notebooks, (nb: Notebook) => quotas.list(nb.metadata.namespace).map(objectKey));
+    .watches(jobs, inNamespace)
+    .watches(notebooks, inNamespace)
+    .watches(modelServices, inNamespace)
+    .watches(pods, (pod: V1Pod) => {
+      const chargedTo = pod.metadata?.labels?.[chargedToLabel];
+      return chargedTo ? quotas.list(chargedTo).map(objectKey) : [];
+    });
 };

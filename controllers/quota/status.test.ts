@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Holders } from '../admission/workloads.js';
 import { onlyAccountingMoved, quotaStatus } from './status.js';
 
 const t0 = Date.parse('2026-11-28T10:00:00Z');
@@ -32,9 +33,11 @@ const job = (name: string, phase: NonNullable<Job['status']>['phase'], gpus?: nu
   },
 });
 
+const holders = (jobs: Job[], extra: Partial<Holders> = {}): Holders => ({ jobs, notebooks: [], modelServices: [], chargedPods: [], ...extra });
+
 describe('quotaStatus', () => {
   it('sums reservations of active jobs only, and counts queued jobs', () => {
-    const s = quotaStatus(quota(), [job('a', 'Running', 4), job('b', 'Admitted', 2), job('done', 'Succeeded', 8), job('q', 'Queued')], [], t0);
+    const s = quotaStatus(quota(), holders([job('a', 'Running', 4), job('b', 'Admitted', 2), job('done', 'Succeeded', 8), job('q', 'Queued')]), t0);
     expect(s.used).toEqual({ 'nvidia.com/gpu': '6' });
     expect(s.pools).toEqual([{ name: 'gpu', used: { 'nvidia.com/gpu': '6' } }]);
     expect(s.admitted).toBe(2);
@@ -44,7 +47,7 @@ describe('quotaStatus', () => {
 
   it('integrates the previous reservations over the time since the last accounting', () => {
     const previous = { used: { 'nvidia.com/gpu': '4' }, consumed: { 'nvidia.com/gpu': '10' }, accountedAt: '2026-11-28T09:30:00Z', costPerHour: '50', cost: '100' };
-    const s = quotaStatus(quota(previous), [job('a', 'Running', 2, '12.5')], [], t0);
+    const s = quotaStatus(quota(previous), holders([job('a', 'Running', 2, '12.5')]), t0);
     // 4 GPUs for half an hour = 2 GPU-hours on top of 10; 50/h for half an hour = 25 on top of 100.
     expect(s.consumed).toEqual({ 'nvidia.com/gpu': '12' });
     expect(s.cost).toBe('125');
@@ -56,19 +59,19 @@ describe('quotaStatus', () => {
 
   it('reports a spent budget', () => {
     const previous = { used: {}, consumed: { 'nvidia.com/gpu': '100' }, accountedAt: '2026-11-28T09:30:00Z' };
-    const s = quotaStatus(quota(previous, { resourceHours: { 'nvidia.com/gpu': 100 } }), [], [], t0);
+    const s = quotaStatus(quota(previous, { resourceHours: { 'nvidia.com/gpu': 100 } }), holders([]), t0);
     expect(s.conditions?.[0]).toMatchObject({ type: 'BudgetAvailable', status: 'False', reason: 'BudgetExhausted' });
   });
 
   it('tells accounting-only changes from real ones', () => {
     const jobs = [job('a', 'Running', 2)];
-    const first = quotaStatus(quota(), jobs, [], t0);
-    const later = quotaStatus(quota(first), jobs, [], t0 + 60_000);
+    const first = quotaStatus(quota(), holders(jobs), t0);
+    const later = quotaStatus(quota(first), holders(jobs), t0 + 60_000);
     expect(onlyAccountingMoved(first, later)).toBe(true);
     // As the apiserver returns it: every object's keys sorted.
     const sortKeys = (v: unknown): unknown =>
       Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)])) : v;
     expect(onlyAccountingMoved(sortKeys(first) as typeof first, later)).toBe(true);
-    expect(onlyAccountingMoved(first, quotaStatus(quota(first), [...jobs, job('b', 'Running', 1)], [], t0 + 60_000))).toBe(false);
+    expect(onlyAccountingMoved(first, quotaStatus(quota(first), holders([...jobs, job('b', 'Running', 1)]), t0 + 60_000))).toBe(false);
   });
 });

@@ -4,11 +4,11 @@
  * `accountedAt`, in the same status write that moves `accountedAt` — so a crash loses nothing
  * and counts nothing twice, and a job deleted after it ran leaves its consumption behind.
  */
-import type { Job, Notebook, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { QuotaConditions, QuotaReasons } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { addResources, display, formatDecimal, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { budgetProblems, quotaState } from '../admission/quota.js';
-import { reservations, waitingCount } from '../admission/workloads.js';
+import { reservations, waitingCount, type Holders } from '../admission/workloads.js';
 import { semanticEqual, setCondition, type Condition } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 
@@ -26,12 +26,12 @@ function usedOfHard(name: string, used: bigint, hard: bigint | undefined): strin
   return hard === undefined ? undefined : `${display(name, used)}/${display(name, hard)}`;
 }
 
-export function quotaStatus(quota: Quota, jobs: readonly Job[], notebooks: readonly Notebook[], now: number): QuotaStatus {
+export function quotaStatus(quota: Quota, holders: Holders, now: number): QuotaStatus {
   const previous = quota.status ?? {};
-  const active = reservations(jobs, notebooks);
+  const active = reservations(holders);
   const used = addResources(...active.map((r) => r.total));
   const byPool = new Map<string, Resources>();
-  for (const r of active) byPool.set(r.pool, addResources(byPool.get(r.pool) ?? new Map(), r.total));
+  for (const r of active) if (r.pool !== '') byPool.set(r.pool, addResources(byPool.get(r.pool) ?? new Map(), r.total));
   const costPerHour = active.reduce((sum, r) => sum + r.costPerHour, 0n);
 
   // Integrate what was reserved since the last accounting, at the rate then in force.
@@ -54,8 +54,8 @@ export function quotaStatus(quota: Quota, jobs: readonly Job[], notebooks: reado
     observedGeneration: quota.metadata.generation,
     used: formatResources(used),
     pools: [...byPool].sort(([a], [b]) => a.localeCompare(b)).map(([name, u]) => ({ name, used: formatResources(u) })),
-    admitted: active.length,
-    queued: waitingCount(jobs, notebooks),
+    admitted: active.filter((r) => r.kind !== 'Pod').length,
+    queued: waitingCount(holders),
     consumed: formatResources(consumed),
     cost: formatDecimal(cost),
     costPerHour: formatDecimal(costPerHour),

@@ -23,6 +23,7 @@ import { defaultIngressDomain } from '../../controllers/modelservice/expose.js';
 import type { Mutator, MutatorRegistry, Validator, ValidatorRegistry } from '../admission.js';
 import { kindKey, type WebhookKind } from '../registration.js';
 import { kindValidator, type Check, type KindRules } from './check.js';
+import { validateAdmittedService } from './admitted-service.js';
 import { validateDevicePolicy } from './device-policy.js';
 import { validateIngressHost } from './hosts.js';
 import { validateAdmittedJob, validateAdmittedNotebook } from './immutability.js';
@@ -53,7 +54,7 @@ function kindRules(platform: Platform): Map<KindDefinition, KindRules<never>> {
     [Model, rules([warnAsset], [validateStorage])],
     [Job, rules([validateResources, validateAdmittedJob, warnJob], [...gangPolicy, validateStorage])],
     [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage, hosts])],
-    [ModelService, rules([validateResources], [validateWorkspacePools, validateVisibility, hosts])],
+    [ModelService, rules([validateResources, validateAdmittedService], [...gangPolicy, hosts])],
     [Quota, rules([validateResources, warnQuotaLowered])],
     [Workspace, rules([validateMembers, warnWorkspace])],
     [ResourcePool, rules([])],

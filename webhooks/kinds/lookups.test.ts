@@ -19,7 +19,7 @@ describe('cacheLookups', () => {
     const quotas = new ObjectStore<Quota>();
     quotas.addIndex(byNamespace, namespaceOf);
     const empty: ObjectCache<never> = new ObjectStore<never>();
-    const lookups = cacheLookups({ quotas, devicePolicies: empty, resourceSpecs: empty, workspaces: empty, workloads: { Notebook: empty, ModelService: empty }, assets: { Dataset: empty, Algorithm: empty, Model: empty, Image: empty } });
+    const lookups = cacheLookups({ quotas, devicePolicies: empty, resourceSpecs: empty, pools: empty, workspaces: empty, workloads: { Notebook: empty, ModelService: empty }, assets: { Dataset: empty, Algorithm: empty, Model: empty, Image: empty } });
     quotas.upsert(makeQuota('gpu', { hard: { 'nvidia.com/gpu': 8 } }));
     const [first] = lookups.quotas('team-a');
     expect(lookups.quotas('team-a')[0]).toBe(first);

@@ -4,7 +4,7 @@
  * tests and the benchmark, plain ObjectStores fill the same views.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { DevicePolicy, ModelService, Notebook, Quota, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { quotaState, type QuotaState } from '../../controllers/admission/quota.js';
 import { storagePolicyOf, type StoragePolicy } from '../../controllers/assets/storage-policy.js';
 
@@ -17,6 +17,10 @@ export interface Lookups {
   quotas(namespace: string): QuotaState[];
   devicePolicies(): readonly DevicePolicy[];
   resourceSpec(name: string): ResourceSpec | undefined;
+  /** A ResourcePool: its default requests and prices complete a workload's gang. */
+  pool(name: string): ResourcePool | undefined;
+  /** Whether every resource a workload of `namespace` requests must be limited by a Quota (the Workspace's spec.requireQuota; false where no Workspace owns it). */
+  requireQuota(namespace: string): boolean;
   /** An asset's visibility, or undefined when it does not exist (yet). */
   visibility(kind: AssetKind, namespace: string, name: string): Visibility | undefined;
   /** The pools the Workspace of `namespace` limits its workloads to; empty when it sets none or there is no such Workspace. */
@@ -60,6 +64,7 @@ export interface Caches {
   quotas: ObjectCache<Quota>;
   devicePolicies: ObjectCache<DevicePolicy>;
   resourceSpecs: ObjectCache<ResourceSpec>;
+  pools: ObjectCache<ResourcePool>;
   workspaces: ObjectCache<Workspace>;
   /** Need the {@link byIngressHost} index. */
   workloads: Readonly<Record<(typeof exposedKinds)[number], ObjectCache<ExposedWorkload>>>;
@@ -85,6 +90,11 @@ export function cacheLookups(caches: Caches): Lookups {
     quotas: (namespace) => caches.quotas.byIndex(byNamespace, namespace).flatMap((q) => parse(q) ?? []),
     devicePolicies: () => caches.devicePolicies.list(),
     resourceSpec: (name) => caches.resourceSpecs.get(name),
+    pool: (name) => caches.pools.get(name),
+    requireQuota(namespace) {
+      const ws = caches.workspaces.get(namespace);
+      return ws !== undefined && ws.spec.requireQuota !== false;
+    },
     visibility(kind, namespace, name) {
       const asset = caches.assets[kind].get(`${namespace}/${name}`);
       // The schema defaults visibility to Private; an object written before that default is Private too.

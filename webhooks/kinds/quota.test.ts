@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Job, Notebook, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, ModelService, Notebook, Quota, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { Verdict } from '../admission.js';
 import { createContext, lookupsOf, makeJob, makeNotebook, makeQuota, makeResourceSpec, makeTask, updateContext } from '../testing/octopus.js';
 import type { WriteContext } from './check.js';
@@ -13,8 +13,36 @@ const specs = [makeResourceSpec('gpu-8x', { 'nvidia.com/gpu': 8, cpu: 60 })];
 const denied = (path: string, message: string): Verdict => ({ errors: [{ path, message }], auditAnnotations: { quota: `denied: ${message}` } });
 const allowed = (decision: string, warnings: string[] = []): Verdict => ({ errors: [], warnings, auditAnnotations: { quota: `allowed: ${decision}` } });
 
+const service = (replicas: number, resourceSpec: string): ModelService => ({
+  apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
+  kind: 'ModelService',
+  metadata: { name: 'serve', namespace: 'team-a' },
+  spec: { model: { name: 'm', version: 'v1' }, image: { reference: 'r/x:1' }, pool: 'gpu-a100', replicas, resourceSpec },
+});
+const requiringWorkspace: Workspace = { apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'Workspace', metadata: { name: 'team-a' }, spec: {} };
+
 describe('validateQuota', () => {
-  it.each<{ name: string; cache: KubernetesObject[]; ctx: WriteContext<Job | Notebook>; want: Verdict }>([
+  it.each<{ name: string; cache: KubernetesObject[]; ctx: WriteContext<Job | Notebook | ModelService>; want: Verdict }>([
+    {
+      name: 'denies a ModelService whose replicas together exceed a hard limit',
+      cache: [gpuQuota(16), ...specs],
+      ctx: createContext(service(20, 'gpu-8x')),
+      want: denied('spec.resourceSpec', 'requests 160 nvidia.com/gpu, more than the 16 that Quota gpu allows'),
+    },
+    {
+      name: 'warns, under a Workspace that requires quota, that a resource no Quota names makes the gang wait',
+      cache: [gpuQuota(16), requiringWorkspace],
+      ctx: createContext(gpus(1, 2)),
+      want: allowed('nvidia.com/gpu 2 of 16 (Quota gpu)', [
+        'spec.tasks: waits (NoQuota): no Quota in namespace team-a limits cpu, memory: Workspace team-a requires one for every requested resource (spec.requireQuota)',
+      ]),
+    },
+    {
+      name: 'does not warn about unnamed resources where the Workspace opts out of requireQuota',
+      cache: [gpuQuota(16), { ...requiringWorkspace, spec: { requireQuota: false } } as Workspace],
+      ctx: createContext(gpus(1, 2)),
+      want: allowed('nvidia.com/gpu 2 of 16 (Quota gpu)'),
+    },
     {
       name: 'allows any gang where no Quota applies',
       cache: [makeQuota('elsewhere', { hard: { 'nvidia.com/gpu': 1 } }, undefined, 'team-b')],

@@ -1,13 +1,14 @@
 /**
- * Quota at the door. A Job or Notebook whose gang alone exceeds a hard limit of a Quota in its namespace
+ * Quota at the door. A Job, Notebook or ModelService whose gang alone exceeds a hard limit of a Quota in its namespace
  * (overall, or for its pool) can never be admitted, and one created while the budget is spent would only
  * wait for money: both are denied. One that merely does not fit now is allowed — it queues — with a
  * warning that says what it waits for. Lowering a Quota below what is in use is legal (running work keeps
- * its reservation) but worth a warning.
+ * its reservation) but worth a warning. Where the Workspace requires quota, a gang asking for a
+ * resource no Quota names is warned about: it is legal (an admin may add the Quota later) but waits.
  */
 import type { Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { display, parseResources, type Resources } from '../../apis/quantity.js';
-import { budgetProblems, neverFits, notNow, type QuotaState } from '../../controllers/admission/quota.js';
+import { budgetProblems, neverFits, noQuotaMessage, notNow, unlimitedResources, type QuotaState } from '../../controllers/admission/quota.js';
 import type { FieldError } from '../admission.js';
 import type { Check } from './check.js';
 import { changedGang, workloadGang, type GangWorkload, type Gangs, type WorkloadGang } from './workload.js';
@@ -23,12 +24,14 @@ export function validateQuota(gangs: Gangs = workloadGang): Check<GangWorkload> 
     const namespace = ctx.namespace ?? '';
     const quotas = lookups.quotas(namespace);
     const uncounted = gang.unresolved.length > 0 ? `; not counted: resourceSpec ${gang.unresolved.join(', ')} (not found)` : '';
-    if (quotas.length === 0) return { errors: [], auditAnnotations: { [quotaAnnotation]: `allowed: no Quota in namespace ${namespace}${uncounted}` } };
+    const unlimited = lookups.requireQuota(namespace) ? unlimitedResources(quotas, gang.pool, gang.total) : [];
+    const noQuota = unlimited.length > 0 ? [`${gang.path}: waits (NoQuota): ${noQuotaMessage(namespace, unlimited)}`] : [];
+    if (quotas.length === 0) return { errors: [], ...(noQuota.length > 0 ? { warnings: noQuota } : {}), auditAnnotations: { [quotaAnnotation]: `allowed: no Quota in namespace ${namespace}${uncounted}` } };
     const errors: FieldError[] = neverFits(quotas, gang.pool, gang.total).map((p) => ({ path: gang.path, message: p.message }));
     // A spent budget stops new work; an update of existing work was paid for when it was admitted.
     if (ctx.operation === 'CREATE') errors.push(...budgetProblems(quotas).map((p) => ({ path: 'metadata.namespace', message: p.message })));
     if (errors.length > 0) return { errors, auditAnnotations: { [quotaAnnotation]: `denied: ${errors.map((e) => e.message).join('; ')}` } };
-    const warnings = notNow(quotas, gang.pool, gang.total).map((p) => `${gang.path}: queues until quota frees up, ${p.message}`);
+    const warnings = [...noQuota, ...notNow(quotas, gang.pool, gang.total).map((p) => `${gang.path}: queues until quota frees up, ${p.message}`)];
     return { errors: [], warnings, auditAnnotations: { [quotaAnnotation]: `allowed: ${usage(quotas, gang)}${uncounted}` } };
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { formatResources } from '../../apis/quantity.js';
 import { lookupsOf, makeJob, makeNotebook, makeResourceSpec, makeTask } from '../testing/octopus.js';
 import type { Lookups } from './lookups.js';
@@ -13,8 +14,23 @@ describe('workloadGang', () => {
       ['spec.tasks[0]', 'master', 1],
       ['spec.tasks[1]', 'worker', 3],
     ]);
-    expect(formatResources(gang.total)).toEqual({ cpu: '8', 'nvidia.com/gpu': '7' });
+    // cpu and memory a pod does not name come from the platform's defaults (the pool sets none here): 3 × 100m, 4 × 128Mi.
+    expect(formatResources(gang.total)).toEqual({ cpu: '8300m', memory: '512Mi', 'nvidia.com/gpu': '7' });
     expect(gang).toMatchObject({ pool: 'gpu-a100', path: 'spec.tasks', unresolved: [] });
+  });
+
+  it("completes pods with the pool's default requests and prices them with its prices, as admission does", () => {
+    const pool = { apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'ResourcePool', metadata: { name: 'gpu-a100' }, spec: { defaultRequests: { cpu: 4, memory: '16Gi' }, pricesPerHour: { 'nvidia.com/gpu': '10' } } };
+    const gang = workloadGang('Job', makeJob({ tasks: [makeTask('worker', { 'nvidia.com/gpu': 2 }, 3)] }), lookupsOf([pool]));
+    expect(formatResources(gang.total)).toEqual({ cpu: '12', memory: '48Gi', 'nvidia.com/gpu': '6' });
+    expect(gang.podSets[0]!.pricePerHour).toBe('20');
+  });
+
+  it('sees a ModelService as a gang of all its replicas', () => {
+    const service = { apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'ModelService', metadata: { name: 'serve', namespace: 'team-a' }, spec: { model: { name: 'm', version: 'v1' }, image: { reference: 'r/x:1' }, pool: 'gpu-a100', replicas: 20, resourceSpec: 'gpu-1x' } } as ModelService;
+    const gang = workloadGang('ModelService', service, specs);
+    expect(gang.podSets.map((p) => [p.path, p.task, p.count])).toEqual([['spec.resourceSpec', 'server', 20]]);
+    expect(formatResources(gang.total)).toEqual({ cpu: '160', memory: '2560Mi', 'nvidia.com/gpu': '20' });
   });
 
   it('leaves out, and names, tasks whose ResourceSpec is missing or broken', () => {

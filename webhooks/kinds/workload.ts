@@ -1,12 +1,14 @@
 /**
  * A workload as quota and device policy judge it: its pool and its pod sets, each with the spec path it
- * comes from. A Notebook is a one-pod gang. A task whose ResourceSpec is not in the cache (yet) is left
+ * comes from. A Notebook is a one-pod gang; a ModelService a gang of its replicas (all it may ever hold at
+ * once). Pods get the pool's default cpu and memory and its prices, as admission gives them. A task whose ResourceSpec is not in the cache (yet) is left
  * out — GitOps may apply it later — so the gang is a lower bound: whatever it already exceeds, the whole
  * gang exceeds too.
  */
-import type { Job, Notebook, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, ModelService, Notebook, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { Resources } from '../../apis/quantity.js';
 import { gangTotal, resolveTask, type PodSet, type TaskSpec } from '../../controllers/admission/gang.js';
+import { servingTask } from '../../controllers/admission/workloads.js';
 import type { WriteContext } from './check.js';
 import type { Lookups } from './lookups.js';
 
@@ -20,14 +22,17 @@ export interface WorkloadGang {
   unresolved: string[];
 }
 
-export type GangWorkload = Job | Notebook;
+export type GangWorkload = Job | Notebook | ModelService;
 
 /** `kind` is the request's: the object's own kind field is not what routed it here. */
 export function workloadGang(kind: string, obj: GangWorkload, lookups: Lookups): WorkloadGang {
   const { tasks, jobShmSize, path } =
     kind === 'Notebook'
-      ? notebookTask(obj as Notebook)
-      : { tasks: (obj as Job).spec.tasks.map((task, i) => ({ task, path: `spec.tasks[${i}]` })), jobShmSize: (obj as Job).spec.shmSize, path: 'spec.tasks' };
+      ? singleTask('notebook', 1, obj as Notebook)
+      : kind === 'ModelService'
+        ? singleTask(servingTask, (obj as ModelService).spec.replicas ?? 1, obj as ModelService)
+        : { tasks: (obj as Job).spec.tasks.map((task, i) => ({ task, path: `spec.tasks[${i}]` })), jobShmSize: (obj as Job).spec.shmSize, path: 'spec.tasks' };
+  const pool = lookups.pool(obj.spec.pool)?.spec ?? {};
   const specs = new Map<string, ResourceSpec>();
   for (const { task } of tasks) {
     const spec = task.resourceSpec === undefined ? undefined : lookups.resourceSpec(task.resourceSpec);
@@ -38,7 +43,7 @@ export function workloadGang(kind: string, obj: GangWorkload, lookups: Lookups):
   for (const { task, path: taskPath } of tasks) {
     let resolved: ReturnType<typeof resolveTask>;
     try {
-      resolved = resolveTask(task, specs, jobShmSize);
+      resolved = resolveTask(task, specs, jobShmSize, pool);
     } catch {
       // Only a cached ResourceSpec can hold a quantity that does not parse: the workload's own were checked.
       resolved = { ok: false, missing: task.resourceSpec ?? task.name };
@@ -49,11 +54,11 @@ export function workloadGang(kind: string, obj: GangWorkload, lookups: Lookups):
   return { pool: obj.spec.pool, path, podSets, total: gangTotal({ podSets }), unresolved };
 }
 
-function notebookTask(nb: Notebook): { tasks: { task: TaskSpec; path: string }[]; jobShmSize: undefined; path: string } {
-  const task: TaskSpec = { name: 'notebook', replicas: 1 };
-  if (nb.spec.resourceSpec !== undefined) task.resourceSpec = nb.spec.resourceSpec;
-  if (nb.spec.resources !== undefined) task.resources = nb.spec.resources;
-  const path = nb.spec.resourceSpec !== undefined ? 'spec.resourceSpec' : 'spec.resources';
+function singleTask(name: string, replicas: number, w: Notebook | ModelService): { tasks: { task: TaskSpec; path: string }[]; jobShmSize: undefined; path: string } {
+  const task: TaskSpec = { name, replicas };
+  if (w.spec.resourceSpec !== undefined) task.resourceSpec = w.spec.resourceSpec;
+  if (w.spec.resources !== undefined) task.resources = w.spec.resources;
+  const path = w.spec.resourceSpec !== undefined ? 'spec.resourceSpec' : 'spec.resources';
   return { tasks: [{ task, path }], jobShmSize: undefined, path };
 }
 

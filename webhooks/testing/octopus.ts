@@ -71,7 +71,7 @@ export function makeAsset(kind: AssetKind, ns: string, name: string, visibility?
 
 /** Lookups over ObjectStores holding `objects`, through the code that serves the informers' caches. */
 export function lookupsOf(objects: readonly KubernetesObject[]): Lookups {
-  const stores = new Map<string, ObjectStore<KubernetesObject>>(['Quota', 'DevicePolicy', 'ResourceSpec', 'Workspace', ...assetKinds, ...exposedKinds].map((k) => [k, new ObjectStore()]));
+  const stores = new Map<string, ObjectStore<KubernetesObject>>(['Quota', 'DevicePolicy', 'ResourceSpec', 'ResourcePool', 'Workspace', ...assetKinds, ...exposedKinds].map((k) => [k, new ObjectStore()]));
   // Each store holds one kind; the lookups read them as that kind.
   const store = (kind: string) => stores.get(kind) as unknown as ObjectStore<never>;
   store('Quota').addIndex(byNamespace, namespaceOf);
@@ -85,6 +85,7 @@ export function lookupsOf(objects: readonly KubernetesObject[]): Lookups {
     quotas: store('Quota'),
     devicePolicies: store('DevicePolicy'),
     resourceSpecs: store('ResourceSpec'),
+    pools: store('ResourcePool'),
     workspaces: store('Workspace'),
     workloads: { Notebook: store('Notebook'), ModelService: store('ModelService') },
     assets: { Dataset: store('Dataset'), Algorithm: store('Algorithm'), Model: store('Model'), Image: store('Image') },
