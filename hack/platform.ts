@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { group, version, type Job, type Model } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { buildsNamespace } from '../controllers/image/build.js';
 import { parseOptions } from '../controllers/options.js';
@@ -56,10 +56,10 @@ export async function stopOctopus(kc: KubeConfig | undefined, log: Log): Promise
   await api.deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(() => undefined);
 }
 
-async function ensureNamespace(kc: KubeConfig, name: string, body: V1Namespace = { metadata: { name } }): Promise<void> {
+async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
   await kc
     .makeApiClient(CoreV1Api)
-    .createNamespace({ body })
+    .createNamespace({ body: { metadata: { name } } })
     .catch((err: { code?: number }) => {
       if (err.code !== 409) throw err;
     });
@@ -131,9 +131,9 @@ export async function startOctopus(kc: KubeConfig, log: Log): Promise<void> {
   await installCrds(kc);
   await installUserRoles(kc);
   await ensureNamespace(kc, systemNamespace);
-  // The chart creates it in a cluster; image builds run there, never in a workspace.
+  // The chart creates it in a cluster; image builds run there, never in a workspace. Applied, so its Pod Security labels are always current.
   const builds = parseOptions([], {}).buildNamespace;
-  await ensureNamespace(kc, builds, buildsNamespace(builds));
+  await kc.makeApiClient(CoreV1Api).patchNamespace({ name: builds, body: buildsNamespace(builds), fieldManager: 'octopus-local', force: true }, setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply));
   for (const p of octopusProcesses()) {
     startProcess(p);
     await waitHealthy(p, 120_000);

@@ -36,7 +36,7 @@ describe('an idle cluster', () => {
   it('causes no writes from the asset controllers', async () => {
     const proxy = await CountingProxy.start(plane.kc);
     running.push(proxy);
-    const manager = await startManager(proxy.kubeConfig(), assetControllers({ namespace: plane.namespace }), controllerOptions());
+    const manager = await startManager(proxy.kubeConfig(), assetControllers({ namespace: plane.namespace }), controllerOptions({ buildRegistry: 'registry.test', buildNamespace: plane.namespace }));
     running.push(manager);
 
     const claim = (name: string) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name }, spec: { accessModes: ['ReadOnlyMany'], resources: { requests: { storage: '1Gi' } } } });
@@ -47,7 +47,7 @@ describe('an idle cluster', () => {
       [octopus.Dataset, { apiVersion, kind: 'Dataset', metadata: { name: 'data' }, spec: { import: { podMetadata: simulated('Succeed', '{"size":"1Gi","files":3}') }, versions: [{ name: 'v1', source: { s3: { bucket: 'datasets' } } }, { name: 'v2', source: { pvc: { claimName: 'shared' } } }] } } satisfies Dataset],
       [octopus.Algorithm, { apiVersion, kind: 'Algorithm', metadata: { name: 'code' }, spec: { versions: [{ name: 'v1', source: { files: { 'train.py': 'print(1)' } } }, { name: 'v2', source: { configMap: { name: 'code-src' } } }] } } satisfies Algorithm],
       [octopus.Image, { apiVersion, kind: 'Image', metadata: { name: 'base' }, spec: { reference: 'docker.io/pytorch/pytorch:2.4.0' } } satisfies Image],
-      [octopus.Image, { apiVersion, kind: 'Image', metadata: { name: 'built' }, spec: { build: { dockerfile: 'FROM busybox', destination: 'registry.test/idle/built:1', podMetadata: simulated('Succeed', digest) } } } satisfies Image],
+      [octopus.Image, { apiVersion, kind: 'Image', metadata: { name: 'built' }, spec: { build: { dockerfile: 'FROM busybox', destination: `registry.test/${plane.namespace}/built:1`, podMetadata: simulated('Succeed', digest) } } } satisfies Image],
       [octopus.Model, { apiVersion, kind: 'Model', metadata: { name: 'resnet' }, spec: { versions: [{ name: 'base', source: { pvc: { claimName: 'shared' } } }] } } satisfies Model],
     ];
     for (const [resource, obj] of assets) await create(plane, resource, obj);
