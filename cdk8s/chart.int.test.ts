@@ -91,9 +91,12 @@ describe('helm install on the local plane', () => {
     await installCrds(kc);
     namespace = `octopus-chart-${uniqueSuffix()}`;
     const kubeconfig = process.env.OCTOPUS_TEST_KUBECONFIG!;
-    await run(helm, ['install', release, chart, '--namespace', namespace, '--create-namespace', '--kubeconfig', kubeconfig, '--set', 'networkPolicy.enabled=true'], { maxBuffer: 16 * 1024 * 1024 });
-    installed = await template(['--set', 'networkPolicy.enabled=true']).then((objs) =>
-      objs.map((o) => ({ ...o, metadata: { ...o.metadata, ...(o.metadata?.namespace ? { namespace } : {}) } })),
+    // A builds namespace of its own: the chart creates it, and a platform on the same cluster may hold the default one.
+    const builds = `${namespace}-builds`;
+    const values = ['--set', 'networkPolicy.enabled=true', '--set', `controller.buildNamespace=${builds}`];
+    await run(helm, ['install', release, chart, '--namespace', namespace, '--create-namespace', '--kubeconfig', kubeconfig, ...values], { maxBuffer: 16 * 1024 * 1024 });
+    installed = await template(values).then((objs) =>
+      objs.map((o) => ({ ...o, metadata: { ...o.metadata, ...(o.metadata?.namespace && o.metadata.namespace !== builds ? { namespace } : {}) } })),
     );
   });
 
