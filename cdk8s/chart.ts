@@ -256,6 +256,8 @@ export class Controller extends Construct {
         `--build-memory=${value('controller.buildMemory')}`,
         `--import-storage-size=${value('controller.importStorageSize')}`,
         `--import-storage-class=${value('controller.importStorageClass')}`,
+        `--import-cpu=${value('controller.importCpu')}`,
+        `--import-memory=${value('controller.importMemory')}`,
         `--s3-endpoint=${value('objectStorage.endpoint')}`,
         `--run-as-user=${value('controller.runAsUser')}`,
         `--ingress-domain=${value('ingress.domain')}`,

@@ -60,6 +60,8 @@ export const valuesSchema = Type.Object(
         buildMemory: d(Type.String({ default: '4Gi' }), 'Memory of a build pod, requested and limited; counted against the workspace Quota while it runs.'),
         importStorageSize: d(Type.String({ default: '10Gi' }), 'Default size of import claims.'),
         importStorageClass: d(Type.String({ default: '' }), 'StorageClass of import claims; empty uses the cluster default.'),
+        importCpu: d(Type.String({ default: '500m' }), 'CPU of a dataset/algorithm/model import pod, requested and limited; counted against the workspace Quota while it runs.'),
+        importMemory: d(Type.String({ default: '1Gi' }), 'Memory of an import pod, requested and limited; counted against the workspace Quota while it runs.'),
         runAsUser: d(Type.Integer({ default: 1000, minimum: 1 }), 'UID/GID workload pods run as.'),
       },
       { additionalProperties: false },

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import type { V1Job, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { apiVersion, type Dataset } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { apiVersion, type Dataset, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { assetLabels } from '../assets/names.js';
 import { controllerOptions } from '../assets/testing/controllers.js';
 import { create, eventsAbout, get, list, simulated, startManager, useAssetPlane, waitFor, waitGone } from '../assets/testing/plane.js';
@@ -23,6 +23,14 @@ describe('Dataset controller on the real plane', () => {
   const plane = useAssetPlane('ds');
   const managers = stopAfterEach<Manager>();
   const start = async () => managers.push(await startManager(plane.kc, [datasetController({ namespace: plane.namespace })], controllerOptions()));
+  // The storage policy of the test namespace: a Workspace of its name (no Workspace controller runs here).
+  const setPolicy = async (storage: NonNullable<Workspace['spec']['storage']>) => {
+    const workspace: Workspace = { apiVersion, kind: 'Workspace', metadata: { name: plane.namespace }, spec: { storage } };
+    await plane.client.applyObject(workspace);
+  };
+  afterEach(async () => {
+    await plane.client.deleteIgnoreNotFound({ apiVersion, kind: 'Workspace', metadata: { name: plane.namespace } });
+  });
 
   it('imports an s3 version and uses a pvc version in place, each reaching Ready with what the importer reported', async () => {
     await start();
@@ -128,6 +136,7 @@ describe('Dataset controller on the real plane', () => {
   });
 
   it('serves an nfs version through a volume and claim, and removes the volume with the dataset', async () => {
+    await setPolicy({ nfs: [{ server: 'nfs.test', pathPrefix: '/exports' }] });
     await start();
     await create(plane, octopus.Dataset, dataset('coco', { versions: [{ name: 'v1', source: { nfs: { server: 'nfs.test', path: '/exports/coco' } } }] }));
     const ready = await waitFor<Dataset>(plane, octopus.Dataset, 'coco', 'Ready', isReady);
@@ -144,5 +153,77 @@ describe('Dataset controller on the real plane', () => {
     await plane.client.deleteIgnoreNotFound({ ...ready, metadata: { name: 'coco', namespace: plane.namespace } });
     await waitGone(plane, octopus.Dataset, 'coco');
     await waitGone(plane, core.PersistentVolume, pvName, 60_000);
+  });
+
+  it('judges an nfs version again when the policy changes: denied, its volume and claim removed; allowed again, made again', async () => {
+    await setPolicy({ nfs: [{ server: 'nfs.test', pathPrefix: '/exports/team' }] });
+    await start();
+    await create(plane, octopus.Dataset, dataset('voc', { versions: [{ name: 'v1', source: { nfs: { server: 'nfs.test', path: '/exports/team/voc' } } }] }));
+    await waitFor<Dataset>(plane, octopus.Dataset, 'voc', 'Ready', isReady);
+    const pvName = `octopus-${plane.namespace}-voc-v1`;
+    expect(await get(plane, core.PersistentVolume, pvName)).toBeDefined();
+
+    // The admin narrows the policy: the version that got in is denied, and its volume goes.
+    await setPolicy({ nfs: [{ server: 'nfs.test', pathPrefix: '/exports/other' }] });
+    const denied = await waitFor<Dataset>(plane, octopus.Dataset, 'voc', 'v1 denied', (d) => versionOf(d, 'v1')?.reason === 'StoragePolicyDenied');
+    expect(versionOf(denied, 'v1')).toMatchObject({
+      phase: 'Failed',
+      message: `NFS nfs.test:/exports/team/voc is not allowed in workspace ${plane.namespace} (its spec.storage.nfs allows nfs.test:/exports/other)`,
+    });
+    expect(denied.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'VersionFailed' });
+    await waitGone(plane, core.PersistentVolume, pvName, 60_000);
+    await waitGone(plane, core.PersistentVolumeClaim, 'voc-v1', 60_000);
+    const events = await eventsAbout(plane, 'Dataset', 'voc');
+    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'StoragePolicyDenied' })]));
+
+    // Without a Workspace nothing is allowed; with the export allowed again, the volume is made again.
+    await plane.client.deleteIgnoreNotFound({ apiVersion, kind: 'Workspace', metadata: { name: plane.namespace } });
+    await waitFor<Dataset>(plane, octopus.Dataset, 'voc', 'denied without a Workspace', (d) => versionOf(d, 'v1')?.message?.includes('which no Workspace owns') === true);
+    await setPolicy({ nfs: [{ server: 'nfs.test', pathPrefix: '/exports/team' }] });
+    await waitFor<Dataset>(plane, octopus.Dataset, 'voc', 'Ready again', isReady);
+    expect(await get(plane, core.PersistentVolume, pvName)).toBeDefined();
+    await plane.client.deleteIgnoreNotFound({ apiVersion, kind: 'Dataset', metadata: { name: 'voc', namespace: plane.namespace } });
+    await waitGone(plane, core.PersistentVolume, pvName, 60_000);
+  });
+
+  it("uses a user's claim in place only when the volume behind it is one the policy allows", async () => {
+    // A claim the user bound to a volume made by someone else (an admin's host path): the claim alone proves nothing.
+    const pvName = `static-${plane.namespace}`;
+    await plane.client.applyObject<V1PersistentVolume>({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: pvName },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: '', hostPath: { path: '/tmp/octopus-local/static/platform' } },
+    });
+    try {
+      await create<V1PersistentVolumeClaim>(plane, core.PersistentVolumeClaim, {
+        metadata: { name: 'borrowed' },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
+      });
+      await start();
+      await create(plane, octopus.Dataset, dataset('borrowed', { versions: [{ name: 'v1', source: { pvc: { claimName: 'borrowed' } } }] }));
+      const denied = await waitFor<Dataset>(plane, octopus.Dataset, 'borrowed', 'v1 denied', (d) => versionOf(d, 'v1')?.reason === 'StoragePolicyDenied');
+      expect(versionOf(denied, 'v1')).toMatchObject({
+        phase: 'Failed',
+        message: `PersistentVolume ${pvName}: host path /tmp/octopus-local/static/platform is not allowed in namespace ${plane.namespace}, which no Workspace owns (nothing is allowed there)`,
+      });
+
+      await setPolicy({ hostPaths: ['/tmp/octopus-local/static'] });
+      const ready = await waitFor<Dataset>(plane, octopus.Dataset, 'borrowed', 'Ready once allowed', isReady);
+      expect(versionOf(ready, 'v1')).toMatchObject({ phase: 'Ready', reason: 'ClaimFound', claimName: 'borrowed' });
+    } finally {
+      await plane.client.deleteIgnoreNotFound({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'borrowed', namespace: plane.namespace } });
+      await plane.client.deleteIgnoreNotFound({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pvName } });
+    }
+  });
+
+  it('creates no import claim of a StorageClass the policy does not list', async () => {
+    await setPolicy({ storageClasses: ['fast'] });
+    await start();
+    await create(plane, octopus.Dataset, dataset('classy', { storage: { storageClassName: 'slow' }, versions: [{ name: 'v1', source: { s3: { bucket: 'datasets' } } }] }));
+    const denied = await waitFor<Dataset>(plane, octopus.Dataset, 'classy', 'v1 denied', (d) => versionOf(d, 'v1')?.reason === 'StoragePolicyDenied');
+    expect(versionOf(denied, 'v1')?.message).toBe(`StorageClass "slow" is not allowed in workspace ${plane.namespace} (its spec.storage.storageClasses allows fast)`);
+    expect(await get(plane, core.PersistentVolumeClaim, 'classy-v1')).toBeUndefined();
+    expect(await get(plane, core.BatchJob, 'classy-v1-import')).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { describeNetworkAttacks } from './network.js';
 import { describeBuildAttacks } from './builds.js';
+import { describeStorageAttacks } from './storage.js';
 import { describeSpecTamperingAttacks } from './spec-tampering.js';
 import { setUpAttackWorld, tearDownAttackWorld, type AttackWorld } from './tenants.js';
 
@@ -28,5 +29,6 @@ describe('attacks on tenant isolation and quota', () => {
   // Each area adds one line: its module's describe function, given the world lazily.
   describeNetworkAttacks(current);
   describeBuildAttacks(current);
+  describeStorageAttacks(current);
   describeSpecTamperingAttacks(current);
 });
