@@ -191,4 +191,49 @@ describe('ModelService controller on the real plane', () => {
     expect(claim.spec?.accessModes).toEqual(['ReadOnlyMany']);
     expect(claim.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'ModelService', name: 'borrow' })]);
   });
+
+  it('is admitted against the Quota like a gang of its replicas: waits when they do not fit, scales up when admitted, gives back at once', async () => {
+    const limited = await namespace('oms-quota');
+    await createNamespaced(kc, 'quotas', { apiVersion, kind: 'Quota', metadata: { name: 'default', namespace: limited }, spec: { hard: { cpu: '1500m' } } });
+    await patchNamespaced(kc, 'models', ns, 'resnet', { spec: { visibility: 'Public' } });
+    const fromShared = { model: { name: 'resnet', namespace: ns, version: 'train-1' } };
+    // 4 × 500m is more than 1500m: nothing runs, the service says why.
+    await createNamespaced(kc, 'modelservices', modelService(limited, 'big', { ...fromShared, replicas: 4, resources: { requests: { cpu: '500m', memory: '1Gi' } } }));
+    const waiting = await waitFor(limited, 'big', 'waiting for quota', (ms) => condition(ms, 'Admitted')?.reason === 'QuotaExceeded' && ms.status?.phase === 'Preparing');
+    expect(condition(waiting, 'Admitted')?.message).toBe('waiting for Quota default: cpu 0 in use + 2 requested > 1500m hard');
+    expect(condition(waiting, 'Available')).toMatchObject({ reason: 'WaitingForAdmission' });
+    expect(waiting.status?.admission).toBeUndefined();
+    await expect(readDeployment(limited, 'big')).rejects.toMatchObject({ code: 404 });
+
+    // Two replicas fit: admitted, the Deployment runs exactly those, the Quota counts them.
+    await patchNamespaced(kc, 'modelservices', limited, 'big', { spec: { replicas: 2 } });
+    const admitted = await waitFor(limited, 'big', 'two replicas admitted and ready', (ms) => ms.status?.admission?.replicas === 2 && ms.status.readyReplicas === 2);
+    expect(admitted.status?.admission).toMatchObject({ pool: pool.name, resources: { cpu: '500m', memory: '1Gi' }, total: { cpu: '1', memory: '2Gi' } });
+    expect((await readDeployment(limited, 'big')).spec?.replicas).toBe(2);
+    await eventually('Quota counts the service', async () => {
+      const q = await getNamespaced<{ status?: { used?: Record<string, string> } }>(kc, 'quotas', limited, 'default');
+      return q.status?.used?.cpu === '1' ? true : undefined;
+    });
+
+    // A scale-up to 4 waits for its 2 added replicas; the 2 admitted keep serving.
+    await patchNamespaced(kc, 'modelservices', limited, 'big', { spec: { replicas: 4 } });
+    const scaling = await waitFor(limited, 'big', 'scale-up waiting', (ms) => condition(ms, 'Admitted')?.reason === 'QuotaExceeded');
+    expect(condition(scaling, 'Admitted')?.message).toBe('waiting for Quota default: cpu 1 in use + 1 requested > 1500m hard');
+    expect(scaling.status?.admission?.replicas).toBe(2);
+    expect((await readDeployment(limited, 'big')).spec?.replicas).toBe(2);
+
+    // Scaling down to 1 releases at once, and the Quota shows it.
+    await patchNamespaced(kc, 'modelservices', limited, 'big', { spec: { replicas: 1 } });
+    await waitFor(limited, 'big', 'one replica held', (ms) => ms.status?.admission?.replicas === 1);
+    await eventually('Deployment at one replica', async () => ((await readDeployment(limited, 'big')).spec?.replicas === 1 ? true : undefined));
+    await eventually('Quota released', async () => {
+      const q = await getNamespaced<{ status?: { used?: Record<string, string> } }>(kc, 'quotas', limited, 'default');
+      return q.status?.used?.cpu === '500m' ? true : undefined;
+    });
+    // Suspended: the reservation goes, the Deployment runs nothing.
+    await patchNamespaced(kc, 'modelservices', limited, 'big', { spec: { suspend: true } });
+    const released = await waitFor(limited, 'big', 'released', (ms) => ms.status?.admission === undefined && ms.status?.phase === 'Stopped');
+    expect(condition(released, 'Admitted')).toMatchObject({ status: 'False', reason: 'Released' });
+    await eventually('Deployment at zero', async () => ((await readDeployment(limited, 'big')).spec?.replicas === 0 ? true : undefined));
+  });
 });

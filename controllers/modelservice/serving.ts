@@ -3,10 +3,10 @@
  * serves it, and its status read back from that Deployment. Pure so the serving layout (mounts,
  * probes, the rollout trigger) and the phase rules are pinned down by table tests.
  */
-import type { V1Container, V1Deployment, V1Probe, V1Toleration } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Probe } from '@kubernetes/client-node';
 import type { ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { ModelServiceConditions as C } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { formatResources, parseQuantity, parseResources } from '../../apis/quantity.js';
+import { parseQuantity, parseResources } from '../../apis/quantity.js';
 import { containerResources, labels as jobLabels, layoutVolumes, restrictedContainerSecurityContext, restrictedPodSecurityContext, userEnv, type Mount, type PoolPlacement } from '../job/pods.js';
 import { resolveImage, resolveModelVersion, resolvePool, resolveResourceSpec, type Lookups, type PoolUse } from '../job/references.js';
 import { controllerReference, setCondition, type ChildProblem, type Condition } from '../runtime/index.js';
