@@ -14,7 +14,7 @@ import { createTestNamespace, deleteNamespace, eventually, testKubeConfig } from
 import { parseOptions, startWebhooks } from '../main.js';
 import { send, trustingAgent } from '../testing/https.js';
 import { deleteWebhookConfigurations, ignoreNotFound } from '../testing/kube.js';
-import { lookupsOf, makeDataset, makeDevicePolicy, makeQuota } from '../testing/octopus.js';
+import { lookupsOf, makeDataset, makeDevicePolicy, makeNotebook, makeQuota } from '../testing/octopus.js';
 import { WebhookCaches, type AdmissionCaches } from './caches.js';
 import { octopusAdmission } from './index.js';
 
@@ -74,15 +74,22 @@ describe('WebhookCaches', () => {
       await custom.createNamespacedCustomObject({ group, version, namespace, plural: 'quotas', body: makeQuota('gpu', { hard: { 'nvidia.com/gpu': 8 } }, undefined, namespace) });
       await custom.createNamespacedCustomObject({ group, version, namespace, plural: 'datasets', body: makeDataset(namespace, 'imagenet', 'Public') });
       await custom.createClusterCustomObject({ group, version, plural: 'devicepolicies', body: policy });
+      const notebook = makeNotebook({ ingress: { enabled: true } }, 'lab');
+      await custom.createNamespacedCustomObject({ group, version, namespace, plural: 'notebooks', body: { ...notebook, metadata: { ...notebook.metadata, namespace } } });
+      // Found by the host it derives under whatever domain the webhook server is given.
+      const derived = `lab-${namespace}.apps.example.com`;
       try {
         await eventually('the caches to hold the new objects', async () =>
           caches.lookups.quotas(namespace).length === 1 &&
+          caches.lookups.ingressClaims(derived, 'apps.example.com').length === 1 &&
           caches.lookups.visibility('Dataset', namespace, 'imagenet') === 'Public' &&
           caches.lookups.devicePolicies().some((p) => p.metadata.name === policy.metadata.name)
             ? true
             : undefined,
         );
         expect(caches.lookups.quotas(namespace)[0]?.hard.get('nvidia.com/gpu')).toBe(8000n);
+        expect(caches.lookups.ingressClaims(derived, 'apps.example.com')[0]?.metadata.name).toBe('lab');
+        expect(caches.lookups.ingressClaims(derived, 'other.example.com')).toEqual([]);
       } finally {
         await custom.deleteClusterCustomObject({ group, version, plural: 'devicepolicies', name: policy.metadata.name! }).catch(ignoreNotFound);
       }

@@ -72,6 +72,8 @@ describe('examples/invalid/ through the webhooks', () => {
         'job-device-pool-not-allowed.yaml',
         'job-dataset-private-cross-namespace.yaml',
         'job-admitted-tasks-changed.yaml',
+        'notebook-ingress-host-not-granted.yaml',
+        'modelservice-ingress-host-taken.yaml',
       ]),
     );
   });
