@@ -96,19 +96,12 @@ export interface BuildRefusal {
 }
 
 /**
- * Why a build cannot run as its spec says, field by field; empty when it can. Each refusal keeps
- * the builds namespace free of anything a workspace owns: pushes go only under the workspace's
- * prefix with the platform's credential, and no workspace Secret is ever read or copied.
+ * The Secrets of its workspace a build names, refused: pushes use the platform's credential, and
+ * a private git context's Secret would have to be copied into the builds namespace. The webhook
+ * refuses these at apply time; the controller again, for objects that bypassed it.
  */
-export function buildRefusals(image: Image, registry: string): BuildRefusal[] {
-  const build = image.spec.build;
-  if (!build || !registry) return [];
+export function secretRefusals(build: ImageBuild): BuildRefusal[] {
   const out: BuildRefusal[] = [];
-  const prefix = workspacePrefix(registry, image.metadata.namespace!);
-  const destination = build.destination;
-  if (destination !== undefined && (!destination.startsWith(prefix) || destination.length === prefix.length)) {
-    out.push({ field: 'spec.build.destination', message: `${destination} is outside this workspace's repositories: builds push only under ${prefix}` });
-  }
   if (build.pushSecretRef) {
     out.push({ field: 'spec.build.pushSecretRef', message: "builds push with the platform's credential; a workspace's push Secret is never used: remove the field" });
   }
@@ -116,6 +109,23 @@ export function buildRefusals(image: Image, registry: string): BuildRefusal[] {
     out.push({ field: 'spec.build.context.git.secretRef', message: "private git contexts are not supported: builds never receive a workspace's Secrets; use a public repository or an inline Dockerfile" });
   }
   return out;
+}
+
+/**
+ * Why a build cannot run as its spec says, field by field; empty when it can. Each refusal keeps
+ * the builds namespace free of anything a workspace owns: pushes go only under the workspace's
+ * prefix with the platform's credential, and no workspace Secret is ever read or copied.
+ */
+export function buildRefusals(image: Image, registry: string): BuildRefusal[] {
+  const build = image.spec.build;
+  if (!build || !registry) return [];
+  const prefix = workspacePrefix(registry, image.metadata.namespace!);
+  const destination = build.destination;
+  const outside = destination !== undefined && (!destination.startsWith(prefix) || destination.length === prefix.length);
+  return [
+    ...(outside ? [{ field: 'spec.build.destination', message: `${destination} is outside this workspace's repositories: builds push only under ${prefix}` }] : []),
+    ...secretRefusals(build),
+  ];
 }
 
 /**

@@ -26,6 +26,7 @@ import { kindValidator, type Check, type KindRules } from './check.js';
 import { validateAdmittedService } from './admitted-service.js';
 import { validateDevicePolicy } from './device-policy.js';
 import { validateIngressHost } from './hosts.js';
+import { validateImageBuild } from './image-build.js';
 import { validateAdmittedJob, validateAdmittedNotebook } from './immutability.js';
 import type { Lookups } from './lookups.js';
 import { validateMembers } from './members.js';
@@ -50,7 +51,7 @@ function kindRules(platform: Platform): Map<KindDefinition, KindRules<never>> {
   return new Map<KindDefinition, KindRules<never>>([
     [Dataset, rules([warnAsset], [validateStorage])],
     [Algorithm, rules([warnAsset], [validateStorage])],
-    [Image, rules([warnAsset])],
+    [Image, rules([warnAsset], [validateImageBuild])],
     [Model, rules([warnAsset], [validateStorage])],
     [Job, rules([validateResources, validateAdmittedJob, warnJob], [...gangPolicy, validateStorage])],
     [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage, hosts])],
