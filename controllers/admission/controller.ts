@@ -22,7 +22,7 @@ import { describeAccelerators, gangSize, resolveTask, type PodSet, type PoolTerm
 import { AdmissionMetrics } from './metrics.js';
 import type { NodeState } from './placement.js';
 import { quotaState, type QuotaState } from './quota.js';
-import { chargedPodHolds, chargedToLabel, jobHoldsReservation, modelServiceHoldsReservation, notebookHoldsReservation, servingReplicas, servingTask, type WorkloadKind } from './workloads.js';
+import { chargedNamespace, jobHoldsReservation, modelServiceHoldsReservation, notebookHoldsReservation, servingReplicas, servingTask, type WorkloadKind } from './workloads.js';
 
 export const admissionCycleKey = 'cycle';
 
@@ -167,10 +167,10 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         return { namespace: ms.metadata.namespace!, pool: a.pool, total: parseResources(a.total), unbound };
       });
     // Imports and builds run outside admission but count against their workspace's limits.
-    const charged = caches.pods
-      .list()
-      .filter(chargedPodHolds)
-      .map((pod) => ({ namespace: pod.metadata!.labels![chargedToLabel]!, pool: '', total: podRequests(pod), unbound: [] }));
+    const charged = caches.pods.list().flatMap((pod) => {
+      const namespace = chargedNamespace(pod, options.buildNamespace);
+      return namespace === undefined ? [] : [{ namespace, pool: '', total: podRequests(pod), unbound: [] }];
+    });
     return [...jobs, ...notebooks, ...services, ...charged];
   }
 

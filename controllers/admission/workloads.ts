@@ -44,9 +44,15 @@ export function modelServiceHoldsReservation(ms: ModelService): boolean {
   return (ms.status?.admission?.replicas ?? 0) > 0;
 }
 
-/** A pod charged to `namespace` that has not finished, and so holds its requests. */
-export function chargedPodHolds(pod: V1Pod): boolean {
-  return pod.metadata?.labels?.[chargedToLabel] !== undefined && !isTerminal(pod) && !pod.metadata?.deletionTimestamp;
+/**
+ * The namespace a pod that has not finished is charged to: its charged-to label, believed only on a pod
+ * in that namespace itself or in the platform's builds namespace — a label anyone who may create pods
+ * could write must not bill another workspace.
+ */
+export function chargedNamespace(pod: V1Pod, buildNamespace: string): string | undefined {
+  const to = pod.metadata?.labels?.[chargedToLabel];
+  if (to === undefined || isTerminal(pod) || pod.metadata?.deletionTimestamp) return undefined;
+  return pod.metadata?.namespace === to || pod.metadata?.namespace === buildNamespace ? to : undefined;
 }
 
 export interface Reservation {
@@ -64,15 +70,16 @@ export interface Holders {
   jobs: readonly Job[];
   notebooks: readonly Notebook[];
   modelServices: readonly ModelService[];
-  /** Pods charged to the namespace (chargedToLabel), wherever they run. */
+  /** Pods labelled as charged to the namespace (chargedToLabel); see chargedNamespace for which count. */
   chargedPods: readonly V1Pod[];
+  buildNamespace: string;
 }
 
 function price(p: string | undefined, count: number): bigint {
   return p ? parseResources({ p }).get('p')! * BigInt(count) : 0n;
 }
 
-export function reservations({ jobs, notebooks, modelServices, chargedPods }: Holders): Reservation[] {
+export function reservations({ jobs, notebooks, modelServices, chargedPods, buildNamespace }: Holders): Reservation[] {
   const out: Reservation[] = [];
   for (const j of jobs) {
     if (!jobHoldsReservation(j)) continue;
@@ -97,15 +104,15 @@ export function reservations({ jobs, notebooks, modelServices, chargedPods }: Ho
     out.push({ kind: 'ModelService', namespace: ms.metadata.namespace!, name: ms.metadata.name!, pool: a.pool, total: parseResources(a.total), costPerHour: price(a.pricePerHour, a.replicas) });
   }
   for (const pod of chargedPods) {
-    if (!chargedPodHolds(pod)) continue;
+    const namespace = chargedNamespace(pod, buildNamespace);
     // Not admitted into a pool: counted against the namespace's overall limits only.
-    out.push({ kind: 'Pod', namespace: pod.metadata!.labels![chargedToLabel]!, name: pod.metadata!.name!, pool: '', total: podRequests(pod), costPerHour: 0n });
+    if (namespace !== undefined) out.push({ kind: 'Pod', namespace, name: pod.metadata!.name!, pool: '', total: podRequests(pod), costPerHour: 0n });
   }
   return out;
 }
 
 /** Workloads waiting for admission: queued jobs, notebooks that may run but hold nothing, model services short of their replicas. */
-export function waitingCount({ jobs, notebooks, modelServices }: Omit<Holders, 'chargedPods'>): number {
+export function waitingCount({ jobs, notebooks, modelServices }: Pick<Holders, 'jobs' | 'notebooks' | 'modelServices'>): number {
   const servicesShort = modelServices.filter((ms) => (ms.status?.admission?.replicas ?? 0) < servingReplicas(ms)).length;
   return jobs.filter((j) => j.status?.phase === 'Queued').length + notebooks.filter((n) => !n.spec.suspend && !n.status?.admission && n.status?.phase === 'Pending').length + servicesShort;
 }

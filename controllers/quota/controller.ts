@@ -30,7 +30,7 @@ export const setupQuotaController: ControllerSetup = ({ manager, options }) => {
         const since = now - (lastWrite.get(key) ?? 0);
         if (since < minWriteIntervalMs) return { requeueAfterMs: minWriteIntervalMs - since };
         const ns = quota.metadata.namespace!;
-        const holders = { jobs: jobs.list(ns), notebooks: notebooks.list(ns), modelServices: modelServices.list(ns), chargedPods: pods.byIndex(podIndexes.chargedTo, ns) };
+        const holders = { jobs: jobs.list(ns), notebooks: notebooks.list(ns), modelServices: modelServices.list(ns), chargedPods: pods.byIndex(podIndexes.chargedTo, ns), buildNamespace: options.buildNamespace };
         const status = quotaStatus(quota, holders, now);
         const accountingDue = now - Date.parse(quota.status?.accountedAt ?? '1970-01-01T00:00:00Z') >= accountingIntervalMs;
         const reserving = Object.keys(status.used ?? {}).length > 0;

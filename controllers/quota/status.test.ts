@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Job, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Job, ModelService, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { Holders } from '../admission/workloads.js';
 import { onlyAccountingMoved, quotaStatus } from './status.js';
 
@@ -33,7 +34,7 @@ const job = (name: string, phase: NonNullable<Job['status']>['phase'], gpus?: nu
   },
 });
 
-const holders = (jobs: Job[], extra: Partial<Holders> = {}): Holders => ({ jobs, notebooks: [], modelServices: [], chargedPods: [], ...extra });
+const holders = (jobs: Job[], extra: Partial<Holders> = {}): Holders => ({ jobs, notebooks: [], modelServices: [], chargedPods: [], buildNamespace: 'octopus-builds', ...extra });
 
 describe('quotaStatus', () => {
   it('sums reservations of active jobs only, and counts queued jobs', () => {
@@ -55,6 +56,32 @@ describe('quotaStatus', () => {
     expect(s.used).toEqual({ 'nvidia.com/gpu': '2' });
     expect(s.costPerHour).toBe('25');
     expect(s.accountedAt).toBe('2026-11-28T10:00:00Z');
+  });
+
+  it('counts admitted model services and the running import and build pods charged to the workspace, from where they may be charged', () => {
+    const pod = (name: string, namespace: string, phase: string, chargedTo = 'team-a'): V1Pod => ({
+      metadata: { name, namespace, labels: { 'octopus.openi.pcl.cn/charged-to': chargedTo } },
+      spec: { containers: [{ name: 'c', resources: { requests: { cpu: '500m' } } }] },
+      status: { phase },
+    });
+    const service = {
+      metadata: { name: 'serve', namespace: 'team-a' },
+      spec: { replicas: 2 },
+      status: { admission: { pool: 'gpu', admittedAt: '2026-11-28T09:00:00Z', replicas: 2, resources: { 'nvidia.com/gpu': '1', cpu: '2' }, total: { 'nvidia.com/gpu': '2', cpu: '4' }, pricePerHour: '3' } },
+    } as unknown as ModelService;
+    const chargedPods = [
+      pod('import', 'team-a', 'Running'),
+      pod('build', 'octopus-builds', 'Running'),
+      pod('finished-import', 'team-a', 'Succeeded'),
+      // A label written in another tenant's namespace bills nobody.
+      pod('spoofed', 'team-b', 'Running'),
+    ];
+    const s = quotaStatus(quota(), holders([job('a', 'Running', 1)], { modelServices: [service], chargedPods }), t0);
+    expect(s.used).toEqual({ cpu: '5', 'nvidia.com/gpu': '3' });
+    // Pods outside admission are in no pool.
+    expect(s.pools).toEqual([{ name: 'gpu', used: { cpu: '4', 'nvidia.com/gpu': '3' } }]);
+    expect(s.admitted).toBe(2);
+    expect(s.costPerHour).toBe('6');
   });
 
   it('reports a spent budget', () => {
