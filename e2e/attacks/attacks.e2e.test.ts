@@ -5,10 +5,11 @@
  * One platform for all of them; each area's attacks live in a module of their own.
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
-import { describeNetworkAttacks } from './network.js';
 import { describeBuildAttacks } from './builds.js';
-import { describeStorageAttacks } from './storage.js';
+import { describeNetworkAttacks } from './network.js';
+import { describeQuotaAttacks } from './quota.js';
 import { describeSpecTamperingAttacks } from './spec-tampering.js';
+import { describeStorageAttacks } from './storage.js';
 import { setUpAttackWorld, tearDownAttackWorld, type AttackWorld } from './tenants.js';
 
 let world: AttackWorld | undefined;
@@ -27,8 +28,9 @@ afterAll(async () => {
 
 describe('attacks on tenant isolation and quota', () => {
   // Each area adds one line: its module's describe function, given the world lazily.
-  describeNetworkAttacks(current);
   describeBuildAttacks(current);
-  describeStorageAttacks(current);
   describeSpecTamperingAttacks(current);
+  describeNetworkAttacks(current);
+  describeStorageAttacks(current);
+  describeQuotaAttacks(current);
 });

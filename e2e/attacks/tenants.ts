@@ -5,7 +5,7 @@
  * (through the Workspace's RoleBinding); `atk-b` belongs to someone else. Every attack is performed
  * with the attacker's own identity (API impersonation), never the admin's.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { group, version, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { deleteUserRoles, startOctopus, stopOctopus } from '../../hack/platform.js';
@@ -99,13 +99,9 @@ export async function setUpAttackWorld(): Promise<AttackWorld> {
       }
     },
     kubectl(args, stdin) {
-      try {
-        const output = execFileSync('kubectl', [`--kubeconfig=${kubeconfigFile}`, `--as=${attacker}`, ...args], { input: stdin ?? '', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-        return { status: 0, output };
-      } catch (err) {
-        const e = err as { status?: number; stdout?: string; stderr?: string };
-        return { status: e.status ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-      }
+      // Both streams: kubectl prints the webhook's warnings on stderr even when it succeeds.
+      const run = spawnSync('kubectl', [`--kubeconfig=${kubeconfigFile}`, `--as=${attacker}`, ...args], { input: stdin ?? '', encoding: 'utf8' });
+      return { status: run.status ?? 1, output: `${run.stdout ?? ''}${run.stderr ?? ''}` };
     },
     async read<T extends KubernetesObject>(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }) {
       try {
