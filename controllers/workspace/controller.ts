@@ -98,25 +98,28 @@ export class WorkspaceReconciler {
     for (const rb of this.owned(this.caches.bindings.list(name), ws)) {
       if (!wanted.has(rb.metadata!.name)) await this.manager.client.deleteIgnoreNotFound(rb);
     }
-    const quota = desiredQuota(ws);
-    const cachedQuota = this.caches.quotas.get(`${name}/${quotaName}`);
-    if (quota) {
-      const applied = await applyOwnedChild(this.manager.client, ws, quota, cachedQuota);
-      if (applied.problem) problems.push(applied.problem);
-    } else if (cachedQuota && isControlledBy(cachedQuota, ws)) {
-      await this.manager.client.deleteIgnoreNotFound(cachedQuota);
-      this.record(ws, 'Normal', 'QuotaRemoved', `spec.quota is unset: deleted Quota ${name}/${quotaName}`);
-    }
-    const policy = desiredNetworkPolicy(ws, this.platform);
-    const cachedPolicy = this.caches.networkPolicies.get(`${name}/${networkPolicyName}`);
-    if (policy) {
-      const applied = await applyOwnedChild(this.manager.client, ws, policy, cachedPolicy);
-      if (applied.problem) problems.push(applied.problem);
-    } else if (cachedPolicy && isControlledBy(cachedPolicy, ws)) {
-      await this.manager.client.deleteIgnoreNotFound(cachedPolicy);
-      this.record(ws, 'Normal', 'NetworkPolicyRemoved', `spec.network.isolation is None: deleted NetworkPolicy ${name}/${networkPolicyName}`);
-    }
+    const optional = [
+      await this.applyOptional(ws, desiredQuota(ws), this.caches.quotas.get(`${name}/${quotaName}`), 'QuotaRemoved', `spec.quota is unset: deleted Quota ${name}/${quotaName}`),
+      await this.applyOptional(
+        ws,
+        desiredNetworkPolicy(ws, this.platform),
+        this.caches.networkPolicies.get(`${name}/${networkPolicyName}`),
+        'NetworkPolicyRemoved',
+        `spec.network.isolation is None: deleted NetworkPolicy ${name}/${networkPolicyName}`,
+      ),
+    ];
+    problems.push(...optional.filter((p): p is ChildProblem => p !== undefined));
     return problems[0];
+  }
+
+  /** A child the spec may leave out: applied when wanted, else ours is deleted (and an Event says why); its problem, if any. */
+  private async applyOptional<T extends KubernetesObject>(ws: Workspace, desired: T | undefined, cached: T | undefined, removedReason: string, removedNote: string): Promise<ChildProblem | undefined> {
+    if (desired) return (await applyOwnedChild(this.manager.client, ws, desired, cached)).problem;
+    if (cached && isControlledBy(cached, ws)) {
+      await this.manager.client.deleteIgnoreNotFound(cached);
+      this.record(ws, 'Normal', removedReason, removedNote);
+    }
+    return undefined;
   }
 
   private async finalize(ws: Workspace): Promise<void> {
