@@ -61,8 +61,18 @@ async function grant(w: AttackWorld, storage: Workspace['spec']['storage'] | und
   await KubernetesObjectApi.makeApiClient(w.admin).patch(workspace, undefined, undefined, grantManager, true, PatchStrategy.ServerSideApply);
 }
 
-async function versionOf(w: AttackWorld, namespace: string, name: string) {
-  return (await w.read<Dataset>(ref('Dataset', namespace, name)))?.status?.versions?.find((v) => v.name === 'v1');
+type VersionStatus = NonNullable<NonNullable<Dataset['status']>['versions']>[number];
+
+/** Waits until version v1 of the Dataset satisfies `check`, as the admin reads it; returns its status. */
+async function versionWhen(w: AttackWorld, namespace: string, name: string, what: string, check: (v: VersionStatus) => boolean): Promise<VersionStatus> {
+  return eventually(
+    `Dataset ${namespace}/${name} v1 ${what}`,
+    async () => {
+      const v = (await w.read<Dataset>(ref('Dataset', namespace, name)))?.status?.versions?.find((s) => s.name === 'v1');
+      return v && check(v) ? v : undefined;
+    },
+    60_000,
+  );
 }
 
 async function volumeNames(w: AttackWorld): Promise<string[]> {
@@ -135,19 +145,12 @@ export function describeStorageAttacks(world: () => AttackWorld): void {
       expect(escape).toContain('spec.versions[0].source.nfs: NFS nfs.atk-a.example:/exports/atk-a/../atk-b is not allowed');
 
       const pvName = `octopus-${w.ns}-granted-v1`;
-      await eventually('granted version Ready', async () => ((await versionOf(w, w.ns, 'granted'))?.phase === 'Ready' ? true : undefined), 60_000);
+      await versionWhen(w, w.ns, 'granted', 'Ready', (v) => v.phase === 'Ready');
       const pv = await w.read<V1PersistentVolume>({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pvName } });
       expect(pv?.spec).toMatchObject({ nfs: { server: 'nfs.atk-a.example', path: '/exports/atk-a/coco', readOnly: true }, accessModes: ['ReadOnlyMany'] });
 
       await grant(w, undefined);
-      const denied = await eventually(
-        'granted version denied',
-        async () => {
-          const v = await versionOf(w, w.ns, 'granted');
-          return v?.reason === 'StoragePolicyDenied' ? v : undefined;
-        },
-        60_000,
-      );
+      const denied = await versionWhen(w, w.ns, 'granted', 'denied', (v) => v.reason === 'StoragePolicyDenied');
       expect(denied).toMatchObject({ phase: 'Failed', message: `NFS nfs.atk-a.example:/exports/atk-a/coco is not allowed in workspace ${w.ns} (its spec.storage.nfs allows none)` });
       await eventually('its volume removed', async () => ((await volumeNames(w)).includes(pvName) ? undefined : true), 60_000);
       // The version that got in does not block unrelated edits of its Dataset.
@@ -165,14 +168,7 @@ export function describeStorageAttacks(world: () => AttackWorld): void {
       // Claims are the member's to make: the binding itself is Kubernetes' business.
       expect(await w.tryApply(borrowed)).toBeUndefined();
       expect(await w.tryApply(planted)).toBeUndefined();
-      const v = await eventually(
-        'borrowed version denied',
-        async () => {
-          const s = await versionOf(w, w.ns, 'borrowed');
-          return s?.reason === 'StoragePolicyDenied' ? s : undefined;
-        },
-        60_000,
-      );
+      const v = await versionWhen(w, w.ns, 'borrowed', 'denied', (s) => s.reason === 'StoragePolicyDenied');
       expect(v).toMatchObject({ phase: 'Failed', message: `PersistentVolume ${pv.metadata!.name}: host path ${pv.spec!.hostPath!.path} is not allowed in workspace ${w.ns} (its spec.storage.hostPaths allows none)` });
     }, 120_000);
   });
@@ -190,7 +186,7 @@ export function describeStorageAttacks(world: () => AttackWorld): void {
       await api.create(victimClaim);
       await api.create(published);
       left.push(victimClaim, published);
-      await eventually('the Public dataset is Ready', async () => ((await versionOf(w, w.victimNs, 'imagenet'))?.phase === 'Ready' ? true : undefined), 60_000);
+      await versionWhen(w, w.victimNs, 'imagenet', 'Ready', (v) => v.phase === 'Ready');
     }, 120_000);
 
     afterAll(async () => {
