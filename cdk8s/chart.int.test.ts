@@ -130,6 +130,9 @@ describe('helm install on the local plane', () => {
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', ns: 'self', want: true },
     { verb: 'list', group: '', resource: 'nodes', want: true },
     { verb: 'create', group: 'octopus.openi.pcl.cn', resource: 'quotas', ns: 'team-x', want: true },
+    // A Workspace's NetworkPolicy, kept and removed as its spec.network says.
+    { verb: 'create', group: 'networking.k8s.io', resource: 'networkpolicies', ns: 'team-x', want: true },
+    { verb: 'delete', group: 'networking.k8s.io', resource: 'networkpolicies', ns: 'team-x', want: true },
     { verb: 'get', group: '', resource: 'secrets', ns: 'team-x', want: false },
     { verb: 'list', group: '', resource: 'secrets', want: false },
     { verb: 'delete', group: '', resource: 'nodes', want: false },
