@@ -288,7 +288,7 @@ export class Webhooks extends Construct {
       component: 'webhooks',
       port: { name: 'https', containerPort: 9443 },
       probeScheme: 'HTTPS',
-      args: ['--mode=cluster', `--namespace=${releaseNamespace}`, `--service-name=${names.webhooks}`, '--service-port=443', `--port=${value('webhooks.port')}`, `--ingress-domain=${value('ingress.domain')}`],
+      args: ['--mode=cluster', `--namespace=${releaseNamespace}`, `--service-name=${names.webhooks}`, '--service-port=443', `--port=${value('webhooks.port')}`, `--ingress-domain=${value('ingress.domain')}`, `--build-registry=${value('controller.buildRegistry')}`],
     });
     new k8s.KubeService(this, 'service', {
       metadata: { name: names.webhooks, namespace: releaseNamespace, labels: commonLabels('webhooks') },

@@ -31,7 +31,7 @@ function octopusProcess(name: 'octopus-webhooks' | 'octopus-controller'): Manage
   const port = name === 'octopus-webhooks' ? ports().webhooks : ports().controllerMetrics;
   const args =
     name === 'octopus-webhooks'
-      ? ['--mode=local', `--kubeconfig=${kubeconfigPath()}`, `--namespace=${systemNamespace}`, `--port=${port}`, `--config-name=${webhookConfigName}`]
+      ? ['--mode=local', `--kubeconfig=${kubeconfigPath()}`, `--namespace=${systemNamespace}`, `--port=${port}`, `--config-name=${webhookConfigName}`, `--build-registry=${localBuildRegistry}`]
       : [`--kubeconfig=${kubeconfigPath()}`, `--lease-namespace=${systemNamespace}`, `--metrics-port=${port}`, `--build-registry=${localBuildRegistry}`];
   return {
     name,

@@ -56,6 +56,7 @@ const options: WebhooksOptions = {
   certCheckIntervalSeconds: 3600,
   shutdownDelaySeconds: 0,
   ingressDomain: 'octopus.local',
+  buildRegistry: '',
 };
 
 function gadget(name: string, size: number): Record<string, unknown> {

@@ -19,6 +19,7 @@ const defaults: WebhooksOptions = {
   certCheckIntervalSeconds: 3600,
   shutdownDelaySeconds: 5,
   ingressDomain: 'octopus.local',
+  buildRegistry: '',
 };
 
 describe('parseOptions', () => {
@@ -31,6 +32,7 @@ describe('parseOptions', () => {
     ['the downward-API namespace', [], { POD_NAMESPACE: 'from-pod' }, { namespace: 'from-pod' }],
     ['KUBECONFIG', [], { KUBECONFIG: '/k' }, { kubeconfig: '/k' }],
     ['the ingress domain, as the controller has it', ['--ingress-domain', 'apps.example.com'], {}, { ingressDomain: 'apps.example.com' }],
+    ['the build registry, as the controller has it', ['--build-registry', 'registry.example.com/octopus'], {}, { buildRegistry: 'registry.example.com/octopus' }],
     ['an empty variable counts as unset', [], { OCTOPUS_WEBHOOKS_PORT: '' }, {}],
   ])('%s', (_case, argv, env, want) => {
     expect(parseOptions(argv, env)).toEqual({ ...defaults, ...want });

@@ -52,6 +52,8 @@ export interface WebhooksOptions {
   shutdownDelaySeconds: number;
   /** Domain of derived ingress hosts; the controller's --ingress-domain. */
   ingressDomain: string;
+  /** Registry Image builds push under; the controller's --build-registry (empty: the controller alone judges destinations). */
+  buildRegistry: string;
 }
 
 type Flag = { env: string; default?: (mode: string) => string; also?: string; help: string };
@@ -72,6 +74,7 @@ export const flags: Record<string, Flag> = {
   'cert-rotate-before-days': { env: 'OCTOPUS_WEBHOOKS_CERT_ROTATE_BEFORE_DAYS', default: () => '30', help: 'rotate this long before expiry' },
   'cert-check-interval-seconds': { env: 'OCTOPUS_WEBHOOKS_CERT_CHECK_INTERVAL_SECONDS', default: () => '3600', help: 'how often the Secret is checked' },
   'ingress-domain': { env: 'OCTOPUS_WEBHOOKS_INGRESS_DOMAIN', default: () => defaultIngressDomain, help: "domain of derived Notebook/ModelService hosts (the controller's --ingress-domain)" },
+  'build-registry': { env: 'OCTOPUS_WEBHOOKS_BUILD_REGISTRY', help: "registry Image builds push under, <registry>/<namespace>/ (the controller's --build-registry)" },
   'shutdown-delay-seconds': {
     env: 'OCTOPUS_WEBHOOKS_SHUTDOWN_DELAY_SECONDS',
     default: (mode) => (mode === 'local' ? '0' : '5'),
@@ -125,6 +128,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     certCheckIntervalSeconds: int('cert-check-interval-seconds', 1),
     shutdownDelaySeconds: int('shutdown-delay-seconds', 0, 300),
     ingressDomain: str('ingress-domain'),
+    buildRegistry: str('build-registry'),
   };
   if (options.certRotateBeforeDays >= options.certValidityDays) throw new Error('--cert-rotate-before-days must be less than --cert-validity-days');
   if (kubeconfig !== undefined) options.kubeconfig = kubeconfig;
@@ -260,7 +264,7 @@ async function main(): Promise<void> {
   try {
     const kubeConfig = loadKubeConfig(opts.kubeconfig, process.env);
     const caches = new WebhookCaches(new InformerFactory({ rest: new RestClient(kubeConfig), watch: new Watch(kubeConfig), clock: new SystemClock(), logger }));
-    running = await startWebhooks(opts, { kubeConfig, logger, registry, now: () => new Date(), caches, ...octopusAdmission(caches.lookups, { ingressDomain: opts.ingressDomain }) });
+    running = await startWebhooks(opts, { kubeConfig, logger, registry, now: () => new Date(), caches, ...octopusAdmission(caches.lookups, { ingressDomain: opts.ingressDomain, buildRegistry: opts.buildRegistry }) });
   } catch (err) {
     logger.fatal({ err }, 'octopus-webhooks failed to start');
     process.exit(1);

@@ -30,13 +30,14 @@ describe('buildRefusals', () => {
     { name: "a workspace's push Secret", build: { dockerfile, pushSecretRef: { name: 'mine' } }, want: ['spec.build.pushSecretRef'] },
     { name: 'a private git context', build: { context: { git: { url: 'https://git.test/app.git', secretRef: { name: 'git-creds' } } } }, want: ['spec.build.context.git.secretRef'] },
     { name: 'every refused field at once', build: { dockerfile, destination: 'evil.test/x:1', pushSecretRef: { name: 'mine' } }, want: ['spec.build.destination', 'spec.build.pushSecretRef'] },
-    { name: 'nothing when builds are off (NoRegistry says so)', build: { dockerfile, destination: 'evil.test/x:1' }, registry: '', want: [] },
+    { name: 'no destination judged when builds are off (NoRegistry says so)', build: { dockerfile, destination: 'evil.test/x:1' }, registry: '', want: [] },
+    { name: 'Secrets refused even then', build: { dockerfile, destination: 'evil.test/x:1', pushSecretRef: { name: 'mine' } }, registry: '', want: ['spec.build.pushSecretRef'] },
   ])('$name', ({ build, registry: r, want }) => {
-    expect(buildRefusals(image('trainer', { build }), r ?? registry).map((x) => x.field)).toEqual(want);
+    expect(buildRefusals(build, 'team-a', r ?? registry).map((x) => x.field)).toEqual(want);
   });
 
   it('names the prefix a destination must stay under', () => {
-    const [refusal] = buildRefusals(image('trainer', { build: { dockerfile, destination: 'evil.test/x:1' } }), registry);
+    const [refusal] = buildRefusals({ dockerfile, destination: 'evil.test/x:1' }, 'team-a', registry);
     expect(refusal?.message).toBe("evil.test/x:1 is outside this workspace's repositories: builds push only under registry.test/octopus/team-a/");
   });
 });

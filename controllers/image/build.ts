@@ -97,10 +97,9 @@ export interface BuildRefusal {
 
 /**
  * The Secrets of its workspace a build names, refused: pushes use the platform's credential, and
- * a private git context's Secret would have to be copied into the builds namespace. The webhook
- * refuses these at apply time; the controller again, for objects that bypassed it.
+ * a private git context's Secret would have to be copied into the builds namespace.
  */
-export function secretRefusals(build: ImageBuild): BuildRefusal[] {
+function secretRefusals(build: ImageBuild): BuildRefusal[] {
   const out: BuildRefusal[] = [];
   if (build.pushSecretRef) {
     out.push({ field: 'spec.build.pushSecretRef', message: "builds push with the platform's credential; a workspace's push Secret is never used: remove the field" });
@@ -114,14 +113,15 @@ export function secretRefusals(build: ImageBuild): BuildRefusal[] {
 /**
  * Why a build cannot run as its spec says, field by field; empty when it can. Each refusal keeps
  * the builds namespace free of anything a workspace owns: pushes go only under the workspace's
- * prefix with the platform's credential, and no workspace Secret is ever read or copied.
+ * prefix with the platform's credential, and no workspace Secret is ever read or copied. The
+ * webhook refuses these at apply time; the controller again, for objects that bypassed it.
  */
-export function buildRefusals(image: Image, registry: string): BuildRefusal[] {
-  const build = image.spec.build;
-  if (!build || !registry) return [];
-  const prefix = workspacePrefix(registry, image.metadata.namespace!);
+export function buildRefusals(build: ImageBuild | undefined, namespace: string, registry: string): BuildRefusal[] {
+  if (!build) return [];
+  const prefix = workspacePrefix(registry, namespace);
   const destination = build.destination;
-  const outside = destination !== undefined && (!destination.startsWith(prefix) || destination.length === prefix.length);
+  // Without a registry there is no prefix to judge: builds are off (NoRegistry) in the controller.
+  const outside = registry !== '' && destination !== undefined && (!destination.startsWith(prefix) || destination.length === prefix.length);
   return [
     ...(outside ? [{ field: 'spec.build.destination', message: `${destination} is outside this workspace's repositories: builds push only under ${prefix}` }] : []),
     ...secretRefusals(build),

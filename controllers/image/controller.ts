@@ -68,7 +68,7 @@ export class ImageReconciler {
     const generation = image.metadata.generation ?? 0;
     const destination = buildDestination(image, buildRegistry);
     const jobName = buildJobName(image);
-    const refusals = buildRefusals(image, buildRegistry);
+    const refusals = buildRefusals(image.spec.build, image.metadata.namespace!, buildRegistry);
     if (refusals.length > 0) return { destination, jobName, job: undefined, pods: [], refused: refusals.map((r) => `${r.field}: ${r.message}`).join('; ') };
     const cached = this.o.caches.jobs.get(`${buildNamespace}/${jobName}`);
     if (cached && cached.metadata?.labels?.[assetLabels.ownerUid] !== image.metadata.uid) {

@@ -51,7 +51,7 @@ function kindRules(platform: Platform): Map<KindDefinition, KindRules<never>> {
   return new Map<KindDefinition, KindRules<never>>([
     [Dataset, rules([warnAsset], [validateStorage])],
     [Algorithm, rules([warnAsset], [validateStorage])],
-    [Image, rules([warnAsset], [validateImageBuild])],
+    [Image, rules([warnAsset], [validateImageBuild(platform.buildRegistry ?? '')])],
     [Model, rules([warnAsset], [validateStorage])],
     [Job, rules([validateResources, validateAdmittedJob, warnJob], [...gangPolicy, validateStorage])],
     [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage, hosts])],
@@ -76,6 +76,8 @@ const labeler: Mutator = { mutate: async (ctx) => addWorkspaceLabel(ctx) };
 export interface Platform {
   /** Domain of derived ingress hosts (the controller's --ingress-domain). */
   ingressDomain: string;
+  /** Registry builds push under (the controller's --build-registry); unset leaves destinations to the controller alone. */
+  buildRegistry?: string;
 }
 
 export function octopusAdmission(lookups: Lookups, platform: Platform = { ingressDomain: defaultIngressDomain }): OctopusAdmission {
