@@ -28,9 +28,6 @@ import type { ControllerOptions } from '../options.js';
 export type BuildOptions = Pick<ControllerOptions, 'builderImage' | 'pusherImage' | 'buildRegistry' | 'buildPushSecret' | 'buildNamespace' | 'buildCpu' | 'buildMemory'>;
 export type ImageBuild = NonNullable<Image['spec']['build']>;
 
-/** The namespace whose Quota a pod running outside it counts against (the admission cycle reads it). */
-export const chargedToLabel = 'octopus.openi.pcl.cn/charged-to';
-
 /** Where an inline Dockerfile is mounted in the build container; also the build context when there is no git context. */
 const dockerfileDir = '/workspace';
 /** The emptyDir the build writes the image to and the push reads it from. */
@@ -179,7 +176,7 @@ export function buildLabels(image: Image): Record<string, string> {
     [assetLabels.generation]: String(image.metadata.generation ?? 0),
     [assetLabels.ownerUid]: image.metadata.uid!,
     [workspaceLabel]: namespace,
-    [chargedToLabel]: namespace,
+    [assetLabels.chargedTo]: namespace,
   };
 }
 
