@@ -98,6 +98,21 @@ describe('the generated chart', () => {
     expect(role.rules.find((r) => r.apiGroups.includes('networking.k8s.io') && r.resources.includes('networkpolicies'))?.verbs).toEqual(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
   });
 
+  it('creates the builds namespace, privileged and closed to connections, and hands the build settings to both processes', () => {
+    const ns = parse(file('templates/namespace-buildNamespace.yaml')) as { metadata: { name: string; labels: Record<string, string> } };
+    expect(ns.metadata.name).toBe('{{ .Values.controller.buildNamespace }}');
+    expect(ns.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/audit': 'baseline', 'pod-security.kubernetes.io/warn': 'baseline' });
+    const policy = parse(file('templates/networkpolicy-octopus-builds.yaml')) as { metadata: { namespace: string }; spec: unknown };
+    expect(policy.metadata.namespace).toBe('{{ .Values.controller.buildNamespace }}');
+    expect(policy.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    const controller = file('templates/deployment-octopus-controller.yaml');
+    for (const arg of ['--build-namespace={{ .Values.controller.buildNamespace }}', '--build-registry={{ .Values.controller.buildRegistry }}', '--build-cpu={{ .Values.controller.buildCpu }}', '--build-memory={{ .Values.controller.buildMemory }}', '--pusher-image={{ .Values.controller.pusherImage }}']) {
+      expect(controller).toContain(arg);
+    }
+    // The webhook refuses destinations outside a workspace's prefix of the same registry.
+    expect(file('templates/deployment-octopus-webhooks.yaml')).toContain('--build-registry={{ .Values.controller.buildRegistry }}');
+  });
+
   it('wraps optional objects in their toggles', () => {
     expect(file('templates/servicemonitor-octopus-controller.yaml')).toContain('{{- if .Values.monitoring.serviceMonitor.enabled }}');
     expect(file('templates/networkpolicy-octopus.yaml')).toContain('{{- if .Values.networkPolicy.enabled }}');
