@@ -4,6 +4,7 @@
  * finds the objects it made instead of making them twice.
  */
 import { createHash } from 'node:crypto';
+import { chargedToLabel } from '../admission/workloads.js';
 
 export const assetLabels = {
   /** The kind of the asset a child belongs to (Dataset, Algorithm, Model, Image); informers select on it. */
@@ -17,8 +18,8 @@ export const assetLabels = {
   /** The .metadata.generation of an Image a build Job is for. */
   generation: 'octopus.openi.pcl.cn/generation',
   managedBy: 'app.kubernetes.io/managed-by',
-  /** On import pods: the namespace whose Quota their requests count against while they run. */
-  chargedTo: 'octopus.openi.pcl.cn/charged-to',
+  /** On import and build pods: the namespace whose Quota their requests count against while they run. */
+  chargedTo: chargedToLabel,
 } as const;
 
 export const managedByValue = 'octopus';

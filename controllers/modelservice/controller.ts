@@ -61,7 +61,8 @@ export class ModelServiceReconciler {
     );
     const { changed, object } = await this.manager.client.updateStatusIfChanged(octopus.ModelService, ms, status);
     if (changed) for (const e of servingEvents(ms, ms.status, status)) this.manager.events.record({ regarding: object, ...e });
-    return model ? undefined : { requeueAfterMs: unresolvedRecheckMs };
+    // A host taken by another workload or not granted yet frees up without an event of ours: look again.
+    return model && !exposed ? undefined : { requeueAfterMs: unresolvedRecheckMs };
   }
 
   /** The served version's claim, shared into this namespace when it is another's; an Event says why it cannot be yet. */

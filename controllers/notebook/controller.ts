@@ -82,10 +82,15 @@ export class NotebookReconciler {
   /** Creates the home claim (once) and the pod; returns why the notebook cannot start, if the apiserver refuses or the name is taken. */
   private async start(nb: Notebook, pod: V1Pod): Promise<ChildProblem | undefined> {
     const ns = nb.metadata.namespace!;
-    if (!this.children.claims.get(`${ns}/${homeClaimName(nb.metadata.name!)}`)) {
+    const homeName = homeClaimName(nb.metadata.name!);
+    let home = this.children.claims.get(`${ns}/${homeName}`);
+    if (!home) {
       const claim = await this.create(core.PersistentVolumeClaim, desiredHomeClaim(nb, this.ctx.options));
       if (claim.refused) return { reason: 'Refused', message: claim.refused };
+      if (claim.existed) home = await this.manager.client.get<V1PersistentVolumeClaim>(core.PersistentVolumeClaim, homeName, ns);
     }
+    // A claim planted under the home's name (any member may create claims) would hand the pod someone else's files.
+    if (home && !isControlledBy(home, nb)) return { reason: 'NameConflict', message: `PersistentVolumeClaim ${homeName} exists and is not owned by Notebook ${nb.metadata.name}; it is not used as /userhome` };
     const created = await this.create(core.Pod, pod);
     if (created.refused) return { reason: 'Refused', message: created.refused };
     if (!created.existed) return undefined;

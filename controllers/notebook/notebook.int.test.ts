@@ -75,6 +75,21 @@ async function cpuUsed(ns: string, want: string | undefined): Promise<void> {
 }
 
 describe('Notebook controller on the real plane', () => {
+  it('never mounts a home claim it does not own: a claim planted under its name fails the notebook, and no pod runs', async () => {
+    const ns = await namespace('onb-planted');
+    // Any member may create claims, with any labels: this one poses as the notebook's home.
+    await kc.makeApiClient(CoreV1Api).createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: { metadata: { name: 'victim-home', labels: { [notebookLabel]: 'victim' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+    });
+    await createNamespaced(kc, 'notebooks', notebook(ns, 'victim'));
+    const failed = await waitPhase(ns, 'victim', 'Failed');
+    expect(condition(failed, 'Ready')).toMatchObject({ reason: 'NameConflict', message: 'PersistentVolumeClaim victim-home exists and is not owned by Notebook victim; it is not used as /userhome' });
+    expect((await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns, labelSelector: `${notebookLabel}=victim` })).items).toEqual([]);
+    const claim = await kc.makeApiClient(CoreV1Api).readNamespacedPersistentVolumeClaim({ name: 'victim-home', namespace: ns });
+    expect(claim.metadata?.ownerReferences).toBeUndefined();
+  });
+
   it('runs JupyterLab with the Job mounts and /userhome; suspend stops it, keeping its home; resume starts it again', async () => {
     const ns = await namespace('nb-run');
     await createQuota(kc, ns, { cpu: 2 });

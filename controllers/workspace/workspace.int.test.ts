@@ -217,7 +217,8 @@ describe('Workspace controller on the real plane', () => {
   it('keeps a Job in a pool its Workspace does not list waiting, until spec.pools lists it', async () => {
     const cpu = await createPool(kc, { nodes: 1, nodeClass: 'cpu' });
     try {
-      const name = await createWorkspace({ members: [{ name: 'alice', role: 'owner' }], pools: ['gpu-a100'] });
+      // Its Quota names what the job asks for: the Workspace fails closed (requireQuota) otherwise.
+      const name = await createWorkspace({ members: [{ name: 'alice', role: 'owner' }], pools: ['gpu-a100'], quota: { hard: { cpu: 8, memory: '16Gi' } } });
       await waitReady(name);
       await job(name, 'train').pool(cpu.name).task({ name: 'w', resources: { requests: { cpu: 1 } } }).create(kc);
       const resolved = (j: Job) => j.status?.conditions?.find((c) => c.type === 'ReferencesResolved');
