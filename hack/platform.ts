@@ -94,11 +94,19 @@ export async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
   }
 }
 
-/** Deletes what applyExamples applied, workloads first; cluster-wide objects (pools, policies) included. */
+/**
+ * Deletes what applyExamples applied, workloads first; cluster-wide objects (pools, policies) included,
+ * and the Models the example Jobs registered: the example Workspace retains its namespace, and a Model
+ * left there would keep the output claim a new run of the same Job must create as its own.
+ */
 export async function deleteExamples(kc: KubeConfig): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   for (const file of validExamples().reverse()) {
-    for (const doc of [...file.documents].reverse()) await api.delete(doc as KubernetesObject).catch(() => undefined);
+    for (const doc of [...file.documents].reverse()) {
+      await api.delete(doc as KubernetesObject).catch(() => undefined);
+      const output = doc.kind === 'Job' ? (doc as unknown as Job).spec.output?.model?.name : undefined;
+      if (output) await api.delete({ apiVersion: `${group}/${version}`, kind: 'Model', metadata: { name: output, namespace: doc.metadata.namespace } }).catch(() => undefined);
+    }
   }
 }
 

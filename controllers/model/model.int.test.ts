@@ -52,7 +52,8 @@ describe('Model controller on the real plane', () => {
 
     // A spec change reconciles the model again: the Job's version stays, and its claim is not retired.
     await plane.client.patch({ ...registered, metadata: { name: 'resnet50', namespace: plane.namespace } }, { spec: { versions: [{ name: 'base', source: { http: { url: 'https://models.test/resnet50.pth' } }, metrics: { top1: '0.76' } }, { name: 'onnx', source: { pvc: { claimName: 'train-7-output', subPath: 'onnx' } } }] } });
-    const changed = await waitFor<Model>(plane, octopus.Model, 'resnet50', 'generation 2 observed', (m) => m.status?.observedGeneration === 2 && m.status.versionCount === 3);
+    // The new version is Ready once its claim is bound (the provisioner binds it in its own time).
+    const changed = await waitFor<Model>(plane, octopus.Model, 'resnet50', 'generation 2 observed, onnx Ready', (m) => m.status?.observedGeneration === 2 && m.status.versionCount === 3 && m.status.versions?.[2]?.phase === 'Ready');
     expect(changed.status?.versions?.map((v) => v.name)).toEqual(['base', 'ft-1', 'onnx']);
     expect(changed.status?.latestVersion).toBe('onnx');
     expect(await get(plane, core.PersistentVolumeClaim, 'train-7-output')).toBeDefined();

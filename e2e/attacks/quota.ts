@@ -149,9 +149,9 @@ export function describeQuotaAttacks(world: () => AttackWorld): void {
       const w = world();
       const pools = w.admin.makeApiClient(CustomObjectsApi);
       const before = (await pools.getClusterCustomObject({ group, version, plural: 'resourcepools', name: 'cpu' })) as ResourcePool;
-      const patch = (pricesPerHour: Record<string, string> | null) =>
-        pools.patchClusterCustomObject({ group, version, plural: 'resourcepools', name: 'cpu', body: { spec: { pricesPerHour } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-      await patch({ cpu: '0.05', memory: '0.01' });
+      type Terms = { pricesPerHour: Record<string, string> | null; defaultRequests: Record<string, string | number> | null };
+      const patch = (spec: Terms) => pools.patchClusterCustomObject({ group, version, plural: 'resourcepools', name: 'cpu', body: { spec } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await patch({ pricesPerHour: { cpu: '0.05', memory: '0.01' }, defaultRequests: { cpu: '250m', memory: '512Mi' } });
       const bare = job(w.ns, 'atk-free-ride', { resources: { limits: {} } });
       try {
         expect(await w.tryApply(bare)).toBeUndefined();
@@ -159,17 +159,17 @@ export function describeQuotaAttacks(world: () => AttackWorld): void {
           const j = await w.read<Job & Ref>(ref('Job', w.ns, 'atk-free-ride'));
           return j?.status?.admission ? j : undefined;
         }, 90_000);
-        // The platform's default requests, priced: 0.1 × 0.05 + 0.125 × 0.01 = 0.00625, rounded up to a thousandth.
-        expect(admitted.status?.admission?.podSets[0]).toMatchObject({ resources: { cpu: '100m', memory: '128Mi' }, pricePerHour: '0.007' });
+        // The pool's default requests, priced: 0.25 × 0.05 + 0.5 × 0.01 = 0.0175, rounded up to a thousandth.
+        expect(admitted.status?.admission?.podSets[0]).toMatchObject({ resources: { cpu: '250m', memory: '512Mi' }, pricePerHour: '0.018' });
         const [pod] = await eventually('its pod', async () => {
           const pods = await podsLabelled(w, 'octopus.openi.pcl.cn/job=atk-free-ride');
           return pods.length === 1 ? pods : undefined;
         }, 60_000);
-        expect(pod!.spec?.containers[0]?.resources?.requests).toMatchObject({ cpu: '100m', memory: '128Mi' });
+        expect(pod!.spec?.containers[0]?.resources?.requests).toMatchObject({ cpu: '250m', memory: '512Mi' });
         expect(pod!.status?.qosClass === undefined || pod!.status.qosClass !== 'BestEffort').toBe(true);
       } finally {
         await remove(w, ref('Job', w.ns, 'atk-free-ride'));
-        await patch(before.spec.pricesPerHour ?? null);
+        await patch({ pricesPerHour: before.spec.pricesPerHour ?? null, defaultRequests: before.spec.defaultRequests ?? null });
       }
     });
 
