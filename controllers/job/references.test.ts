@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job, ResourcePool, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { resolvePool, resolveReferences, trainingPoolUse, type Lookups } from './references.js';
+import { resolvePool, resolveReferences, storageClassDenied, trainingPoolUse, type Lookups } from './references.js';
 
 const apiVersion = 'octopus.openi.pcl.cn/v1alpha1';
 const pool = (name: string, spec: ResourcePool['spec'] = {}): ResourcePool => ({ apiVersion, kind: 'ResourcePool', metadata: { name }, spec });
@@ -81,5 +81,21 @@ describe('pool placement', () => {
   ])('$name', ({ status, want }) => {
     const got = resolveReferences(job(status), lookups, tag);
     expect(got.ok && got.refs.pool).toEqual({ tolerations: want.schedulerName ? [{ key: 'gpu', operator: 'Exists' }] : [], ...want });
+  });
+});
+
+describe('storageClassDenied', () => {
+  const withClasses = (storageClasses?: string[]): Workspace => ({ apiVersion, kind: 'Workspace', metadata: { name: 'team-a' }, spec: storageClasses ? { storage: { storageClasses } } : {} });
+  it.each([
+    { name: 'the cluster default (no class named) is always allowed', ws: withClasses(), storageClassName: undefined, want: undefined },
+    { name: 'a class the Workspace lists', ws: withClasses(['fast']), storageClassName: 'fast', want: undefined },
+    {
+      name: 'a class the Workspace no longer lists',
+      ws: withClasses(['fast']),
+      storageClassName: 'premium',
+      want: { ok: false, reason: 'StoragePolicyDenied', message: 'spec.output.model.storage.storageClassName: StorageClass "premium" is not allowed in workspace team-a (its spec.storage.storageClasses allows fast)' },
+    },
+  ])('$name', ({ ws, storageClassName, want }) => {
+    expect(storageClassDenied(storageClassName, 'spec.output.model.storage.storageClassName', 'team-a', { workspace: (n) => (n === 'team-a' ? ws : undefined) })).toEqual(want);
   });
 });

@@ -8,6 +8,7 @@ import type { V1Toleration } from '@kubernetes/client-node';
 import type { Algorithm, Dataset, Image, ImageSelector, Job, JobType, Model, ResourcePool, ResourceSpec, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { resolveAssetVersion, visibilityProblem, type AssetReference, type Resolution, type ResolvedVersion } from '../assets/resolve.js';
+import { storageClassProblem, storagePolicyOf } from '../assets/storage-policy.js';
 import type { VersionedAsset } from '../assets/types.js';
 import { poolNodeSelector } from '../cluster/nodes.js';
 import type { Mount, PoolPlacement } from './pods.js';
@@ -209,5 +210,15 @@ export function resolveWorkload(w: WorkloadReferences, ns: string, lookups: Look
 export function resolveReferences(job: Job, lookups: Lookups, tag: { key: string; valuePrefix: string }): ReferenceResult {
   const resourceSpecs = job.spec.tasks.flatMap((t) => (t.resourceSpec ? [{ name: t.resourceSpec, where: `task ${t.name}` }] : []));
   const pool = job.status?.admission?.pool ?? job.spec.pool;
-  return resolveWorkload({ ...job.spec, pool, resourceSpecs }, job.metadata.namespace!, lookups, tag, trainingPoolUse);
+  const resolved = resolveWorkload({ ...job.spec, pool, resourceSpecs }, job.metadata.namespace!, lookups, tag, trainingPoolUse);
+  return resolved.ok ? (storageClassDenied(job.spec.output?.model?.storage?.storageClassName, 'spec.output.model.storage.storageClassName', job.metadata.namespace!, lookups) ?? resolved) : resolved;
+}
+
+/**
+ * A storage request's StorageClass judged again by the Workspace's storage policy, which may have
+ * narrowed since the webhook let it in: the claim is not made while the policy denies it.
+ */
+export function storageClassDenied(storageClassName: string | undefined, field: string, namespace: string, lookups: Pick<Lookups, 'workspace'>): Failure | undefined {
+  const problem = storageClassProblem(storagePolicyOf(lookups.workspace(namespace)), namespace, storageClassName);
+  return problem === undefined ? undefined : fail(R.StoragePolicyDenied, `${field}: ${problem}`);
 }

@@ -7,7 +7,7 @@ import { lastActivityAnnotation, type Notebook } from '../../apis/octopus.openi.
 import { parseQuantity, parseResources } from '../../apis/quantity.js';
 import { notebookLabel } from '../admission/workloads.js';
 import { containerResources, labels as jobLabels, layoutVolumes, restrictedContainerSecurityContext, restrictedPodSecurityContext, userEnv } from '../job/pods.js';
-import { resolveWorkload, type Lookups, type PoolUse, type ReferenceResult, type ResolvedReferences } from '../job/references.js';
+import { resolveWorkload, storageClassDenied, type Lookups, type PoolUse, type ReferenceResult, type ResolvedReferences } from '../job/references.js';
 import type { ControllerOptions } from '../options.js';
 import { controllerReference } from '../runtime/index.js';
 import { httpPortName } from '../modelservice/expose.js';
@@ -38,7 +38,8 @@ export function notebookLabels(nb: Notebook): Record<string, string> {
 export function resolveNotebookReferences(nb: Notebook, lookups: Lookups, tag: { key: string; valuePrefix: string }): ReferenceResult {
   const resourceSpecs = nb.spec.resourceSpec ? [{ name: nb.spec.resourceSpec }] : [];
   const pool = nb.status?.admission?.pool ?? nb.spec.pool;
-  return resolveWorkload({ ...nb.spec, pool, resourceSpecs }, nb.metadata.namespace!, lookups, tag, notebookPoolUse);
+  const resolved = resolveWorkload({ ...nb.spec, pool, resourceSpecs }, nb.metadata.namespace!, lookups, tag, notebookPoolUse);
+  return resolved.ok ? (storageClassDenied(nb.spec.homeStorage?.storageClassName, 'spec.homeStorage.storageClassName', nb.metadata.namespace!, lookups) ?? resolved) : resolved;
 }
 
 /** The /userhome claim: owned by the notebook, so it outlives every stop and goes with the notebook. */

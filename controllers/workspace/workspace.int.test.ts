@@ -244,6 +244,33 @@ describe('Workspace controller on the real plane', () => {
     }
   });
 
+  it("keeps a Job whose output names a StorageClass the Workspace does not list waiting, and makes no claim of it", async () => {
+    const cpu = await createPool(kc, { nodes: 1, nodeClass: 'cpu' });
+    try {
+      const name = await createWorkspace({ members: [{ name: 'alice', role: 'owner' }], quota: { hard: { cpu: 8, memory: '16Gi' } }, storage: { storageClasses: ['standard'] } });
+      await waitReady(name);
+      // What the webhook would refuse at apply time: written here straight to the apiserver, as if the policy narrowed later.
+      await job(name, 'train')
+        .pool(cpu.name)
+        .task({ name: 'w', resources: { requests: { cpu: 1, memory: '1Gi' } } })
+        .with({ output: { model: { name: 'm', storage: { storageClassName: 'premium' } } } })
+        .create(kc);
+      const denied = await eventually('StoragePolicyDenied', async () => {
+        const j = await getNamespaced<Job>(kc, 'jobs', name, 'train');
+        return j.status?.conditions?.find((c) => c.type === 'ReferencesResolved' && c.reason === 'StoragePolicyDenied') ? j : undefined;
+      });
+      expect(denied.status?.conditions?.find((c) => c.type === 'ReferencesResolved')?.message).toBe(
+        `spec.output.model.storage.storageClassName: StorageClass "premium" is not allowed in workspace ${name} (its spec.storage.storageClasses allows standard)`,
+      );
+      expect(denied.status?.phase).toBe('Queued');
+      expect(denied.status?.admission).toBeUndefined();
+      const claims = await kc.makeApiClient(CoreV1Api).listNamespacedPersistentVolumeClaim({ namespace: name });
+      expect(claims.items.map((c) => c.metadata?.name)).toEqual([]);
+    } finally {
+      await cpu.cleanup();
+    }
+  });
+
   it('never takes over a namespace it did not create, and never deletes it', async () => {
     const name = await createTestNamespace(kc, 'ws-taken');
     namespaces.push(name);

@@ -60,6 +60,7 @@ export const JobReasons = {
   PoolNotInWorkspace: 'PoolNotInWorkspace',
   PoolNotForTraining: 'PoolNotForTraining',
   ResourceSpecNotFound: 'ResourceSpecNotFound',
+  StoragePolicyDenied: 'StoragePolicyDenied',
   // Admitted
   Pending: 'Pending',
   QuotaExceeded: 'QuotaExceeded',
