@@ -9,7 +9,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Job, ModelService, Notebook, ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { formatResources, parseResources, scaleResources, type Resources } from '../../apis/quantity.js';
+import { parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import { matchesLabels, nodeStates, podRequests, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
 import type { ControllerContext } from '../context.js';
@@ -18,11 +18,11 @@ import { octopus } from '../resources.js';
 import { findCondition, isConflict, setCondition, type Condition, type Controller, type ResourceRef } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 import { admissionCycle, type ActiveReservation, type Admission, type PendingWorkload, type PoolNodes, type Waiting } from './cycle.js';
-import { describeAccelerators, gangSize, resolveTask, type PodSet, type PoolTerms } from './gang.js';
+import { describeAccelerators, gangSize, resolveTask, singleRoleTask, type PodSet, type PoolTerms } from './gang.js';
 import { AdmissionMetrics } from './metrics.js';
 import type { NodeState } from './placement.js';
 import { quotaState, type QuotaState } from './quota.js';
-import { chargedNamespace, jobHoldsReservation, modelServiceHoldsReservation, notebookHoldsReservation, servingReplicas, servingTask, type WorkloadKind } from './workloads.js';
+import { chargedNamespace, jobHoldsReservation, modelServiceHoldsReservation, notebookHoldsReservation, servingReplicas, servingTask, servingTotal, type WorkloadKind } from './workloads.js';
 
 export const admissionCycleKey = 'cycle';
 
@@ -100,8 +100,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     for (const nb of caches.notebooks.list()) {
       const s = nb.status;
       if (s?.phase !== 'Pending' || nb.spec.suspend || s.admission || !resolved(s.conditions)) continue;
-      const task = { name: 'notebook', replicas: 1, ...(nb.spec.resourceSpec ? { resourceSpec: nb.spec.resourceSpec } : {}), ...(nb.spec.resources ? { resources: nb.spec.resources } : {}) };
-      const r = resolveTask(task, specs, undefined, poolTerms(nb.spec.pool));
+      const r = resolveTask(singleRoleTask('notebook', 1, nb.spec), specs, undefined, poolTerms(nb.spec.pool));
       if (!r.ok) continue;
       const namespace = nb.metadata.namespace!;
       out.push({ key: workloadKey('Notebook', nb), namespace, priority: nb.spec.priority ?? 0, createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }], requireQuota: requireQuota(namespace) });
@@ -115,12 +114,11 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const base = { key: workloadKey('ModelService', ms), namespace, priority: ms.spec.priority ?? 0, createdAt: createdAt(ms), requireQuota: requireQuota(namespace) };
       if (a && held > 0) {
         // Scaling up: the added replicas are admitted as the held ones were (pool and requests frozen).
-        const podSet = { task: servingTask, requests: parseResources(a.resources), ...(a.shmSize ? { shmSize: parseResources({ s: a.shmSize }).get('s')! } : {}), ...(a.pricePerHour ? { pricePerHour: a.pricePerHour } : {}) };
+        const podSet = { task: servingTask, requests: parseResources(a.resources), ...(a.shmSize ? { shmSize: parseQuantity(a.shmSize) } : {}), ...(a.pricePerHour ? { pricePerHour: a.pricePerHour } : {}) };
         out.push({ ...base, pool: a.pool, podSets: [{ ...podSet, count: wanted - held, path: 'spec' }], wholeGang: [{ ...podSet, count: wanted, path: 'spec' }] });
         continue;
       }
-      const task = { name: servingTask, replicas: wanted, ...(ms.spec.resourceSpec ? { resourceSpec: ms.spec.resourceSpec } : {}), ...(ms.spec.resources ? { resources: ms.spec.resources } : {}) };
-      const r = resolveTask(task, specs, undefined, poolTerms(ms.spec.pool));
+      const r = resolveTask(singleRoleTask(servingTask, wanted, ms.spec), specs, undefined, poolTerms(ms.spec.pool));
       if (!r.ok) continue;
       out.push({ ...base, pool: ms.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }] });
     }
@@ -166,11 +164,12 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         const unbound = count > 0 ? [{ task: servingTask, count, requests: parseResources(a.resources), ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}) }] : [];
         return { namespace: ms.metadata.namespace!, pool: a.pool, total: parseResources(a.total), unbound };
       });
-    // Imports and builds run outside admission but count against their workspace's limits.
-    const charged = caches.pods.list().flatMap((pod) => {
-      const namespace = chargedNamespace(pod, options.buildNamespace);
-      return namespace === undefined ? [] : [{ namespace, pool: '', total: podRequests(pod), unbound: [] }];
-    });
+    // Imports and builds run outside admission but count against their workspace's limits; only
+    // namespaces with a Quota have limits, so only their charged pods are looked up (by index).
+    const limited = new Set(caches.quotas.list().map((q) => q.metadata.namespace!));
+    const charged = [...limited].flatMap((ns) =>
+      caches.pods.byIndex(podIndexes.chargedTo, ns).flatMap((pod) => (chargedNamespace(pod, options.buildNamespace) === ns ? [{ namespace: ns, pool: '', total: podRequests(pod), unbound: [] }] : [])),
+    );
     return [...jobs, ...notebooks, ...services, ...charged];
   }
 
@@ -248,7 +247,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
           admittedAt: rfc3339(now),
           replicas,
           resources: ps.resources,
-          total: formatResources(scaleResources(parseResources(ps.resources), replicas)),
+          total: servingTotal(ps.resources, replicas),
           ...(ps.shmSize ? { shmSize: ps.shmSize } : {}),
           ...(ps.pricePerHour ? { pricePerHour: ps.pricePerHour } : {}),
           ...(ps.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}),
@@ -291,10 +290,9 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const why = ms.spec.suspend ? 'spec.suspend is true' : 'spec.replicas is 0';
       status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: C.Admitted, status: 'False', reason: 'Released', message: `${why}: reservation released` }, ms.metadata.generation, now);
     } else {
-      status.admission = { ...a, replicas, total: formatResources(scaleResources(parseResources(a.resources), replicas)) };
+      status.admission = { ...a, replicas, total: servingTotal(a.resources, replicas) };
     }
-    const resource = octopus.ModelService;
-    if (await write(resource, ms, status)) manager.events.record({ regarding: ms, type: 'Normal', reason: 'Released', note: `reservation reduced from ${a.replicas} to ${replicas} replicas` });
+    if (await write(octopus.ModelService, ms, status)) manager.events.record({ regarding: ms, type: 'Normal', reason: 'Released', note: `reservation reduced from ${a.replicas} to ${replicas} replicas` });
   }
 
   /** What telling `w` its wait would change: its reason (written at once), only its message (written when due), or nothing. */

@@ -24,6 +24,11 @@ export interface Gang {
 
 export type TaskSpec = Job['spec']['tasks'][number];
 
+/** A Notebook's or ModelService's pods as one task: `replicas` pods of its resourceSpec or resources. */
+export function singleRoleTask(name: string, replicas: number, spec: Pick<TaskSpec, 'resourceSpec' | 'resources'>): TaskSpec {
+  return { name, replicas, ...(spec.resourceSpec !== undefined ? { resourceSpec: spec.resourceSpec } : {}), ...(spec.resources !== undefined ? { resources: spec.resources } : {}) };
+}
+
 export type ResolveResult = { ok: true; podSet: PodSet } | { ok: false; missing: string };
 
 /**

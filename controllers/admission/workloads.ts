@@ -7,7 +7,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Job, ModelService, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { parseResources, type Resources } from '../../apis/quantity.js';
+import { formatResources, parseResources, scaleResources, type Resources } from '../../apis/quantity.js';
 import { isTerminal, podRequests } from '../cluster/nodes.js';
 
 export type WorkloadKind = 'Job' | 'Notebook' | 'ModelService';
@@ -37,6 +37,11 @@ export const servingTask = 'server';
 /** Serving pods a ModelService wants now: none while suspended. */
 export function servingReplicas(ms: ModelService): number {
   return ms.spec.suspend ? 0 : (ms.spec.replicas ?? 1);
+}
+
+/** What `replicas` serving pods of these per-pod requests reserve, as status.admission.total records it. */
+export function servingTotal(resources: Record<string, string | number>, replicas: number): Record<string, string> {
+  return formatResources(scaleResources(parseResources(resources), replicas));
 }
 
 /** A model service reserves while its admission names replicas; scaling to zero or suspending drops it. */

@@ -7,7 +7,7 @@
  */
 import type { Job, ModelService, Notebook, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { Resources } from '../../apis/quantity.js';
-import { gangTotal, resolveTask, type PodSet, type TaskSpec } from '../../controllers/admission/gang.js';
+import { gangTotal, resolveTask, singleRoleTask, type PodSet, type TaskSpec } from '../../controllers/admission/gang.js';
 import { servingTask } from '../../controllers/admission/workloads.js';
 import type { WriteContext } from './check.js';
 import type { Lookups } from './lookups.js';
@@ -55,9 +55,7 @@ export function workloadGang(kind: string, obj: GangWorkload, lookups: Lookups):
 }
 
 function singleTask(name: string, replicas: number, w: Notebook | ModelService): { tasks: { task: TaskSpec; path: string }[]; jobShmSize: undefined; path: string } {
-  const task: TaskSpec = { name, replicas };
-  if (w.spec.resourceSpec !== undefined) task.resourceSpec = w.spec.resourceSpec;
-  if (w.spec.resources !== undefined) task.resources = w.spec.resources;
+  const task = singleRoleTask(name, replicas, w.spec);
   const path = w.spec.resourceSpec !== undefined ? 'spec.resourceSpec' : 'spec.resources';
   return { tasks: [{ task, path }], jobShmSize: undefined, path };
 }
