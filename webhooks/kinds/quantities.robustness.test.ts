@@ -3,33 +3,21 @@
 // names the field and stays short, and the server answers a valid review right after — evaluating 10^n
 // exactly would have held the event loop for minutes (no timing is measured: the refusals are what show
 // the arithmetic never ran, see apis/quantity.test.ts).
-import type { Agent } from 'node:https';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { generateTlsBundle, servingIdentity } from '../certs.js';
 import { kindKey } from '../registration.js';
-import { createWebhookServer, type WebhookServer } from '../server.js';
-import { send, trustingAgent } from '../testing/https.js';
+import { send, serveOnLoopback, type LoopbackWebhooks } from '../testing/https.js';
 import { admissionReview, lookupsOf, makeJob, makeNotebook, makeQuota, makeResourceSpec, makeTask } from '../testing/octopus.js';
 import { octopusAdmission } from './index.js';
 
-let webhooks: WebhookServer;
-let agent: Agent;
-let base: string;
+let webhooks: LoopbackWebhooks;
 
 beforeAll(async () => {
-  const tls = await generateTlsBundle({ identity: servingIdentity({ service: 's', namespace: 'n', local: true }), now: new Date(), validityDays: 1 });
-  webhooks = createWebhookServer({ ...octopusAdmission(lookupsOf([])), tls, logger: pino({ level: 'silent' }), registry: new Registry() });
-  const { port } = await webhooks.listen(0, '127.0.0.1');
-  base = `https://127.0.0.1:${port}`;
-  agent = trustingAgent(tls.caBundle, 16);
+  webhooks = await serveOnLoopback(octopusAdmission(lookupsOf([])));
 });
 
 afterAll(async () => {
-  agent.destroy();
-  await webhooks.close(0);
+  await webhooks.close();
 });
 
 interface Answer {
@@ -38,7 +26,7 @@ interface Answer {
 }
 
 async function review(obj: KubernetesObject, uid: string): Promise<Answer> {
-  const reply = await send(agent, `${base}/validate/${kindKey(obj.kind!)}`, { body: JSON.stringify(admissionReview(obj, undefined, uid)) });
+  const reply = await send(webhooks.agent, `${webhooks.base}/validate/${kindKey(obj.kind!)}`, { body: JSON.stringify(admissionReview(obj, undefined, uid)) });
   expect(reply.status).toBe(200);
   const { response } = JSON.parse(reply.text) as { response: Answer & { uid: string } };
   expect(response.uid).toBe(uid);
@@ -78,5 +66,5 @@ it('keeps answering: a burst of hostile reviews, then a valid one', async () => 
   expect(answers.every((a) => !a.allowed)).toBe(true);
   const valid = await review(makeJob({ pool: 'cpu', tasks: [makeTask('worker', { cpu: '1e3', memory: '1Gi' })] }), 'valid');
   expect(valid).toMatchObject({ allowed: true });
-  expect((await send(agent, `${base}/healthz`)).status).toBe(200);
+  expect((await send(webhooks.agent, `${webhooks.base}/healthz`)).status).toBe(200);
 });

@@ -2,18 +2,13 @@
 // every kind — the examples, with random fields replaced by random JSON, amounts that do not parse, or
 // removed, as creates and updates — go to the webhook server over HTTPS with caches that hold broken
 // objects too. Every answer is a well-formed review for its uid, and none is the 500 a throwing handler gets.
-import type { Agent } from 'node:https';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import fc from 'fast-check';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { kindByName } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { invalidExamples, validExamples, type KubeManifest } from '../../e2e/harness/examples.js';
-import { generateTlsBundle, servingIdentity } from '../certs.js';
 import { kindKey } from '../registration.js';
-import { createWebhookServer, type WebhookServer } from '../server.js';
-import { send, trustingAgent } from '../testing/https.js';
+import { send, serveOnLoopback, type LoopbackWebhooks } from '../testing/https.js';
 import { admissionReview, lookupsOf, makeQuota, makeResourceSpec, namespace } from '../testing/octopus.js';
 import { cachedKinds } from './caches.js';
 import { octopusAdmission } from './index.js';
@@ -34,21 +29,14 @@ const cached: KubernetesObject[] = [
   makeResourceSpec('gpu-1x', { 'nvidia.com/gpu': '1e1.5' }),
 ].filter((o, i, all) => all.findIndex((p) => p.kind === o.kind && p.metadata?.name === o.metadata?.name && p.metadata?.namespace === o.metadata?.namespace) === i);
 
-let webhooks: WebhookServer;
-let agent: Agent;
-let base: string;
+let webhooks: LoopbackWebhooks;
 
 beforeAll(async () => {
-  const tls = await generateTlsBundle({ identity: servingIdentity({ service: 's', namespace: 'n', local: true }), now: new Date(), validityDays: 1 });
-  webhooks = createWebhookServer({ ...octopusAdmission(lookupsOf(cached)), tls, logger: pino({ level: 'silent' }), registry: new Registry() });
-  const { port } = await webhooks.listen(0, '127.0.0.1');
-  base = `https://127.0.0.1:${port}`;
-  agent = trustingAgent(tls.caBundle, runners);
+  webhooks = await serveOnLoopback(octopusAdmission(lookupsOf(cached)));
 });
 
 afterAll(async () => {
-  agent.destroy();
-  await webhooks.close(0);
+  await webhooks.close();
 });
 
 /** Every path into `value` (objects and arrays), the root excluded. */
@@ -104,7 +92,7 @@ it('answers 10,000 random and mutated reviews of every kind without a handler ev
   let sent = 0;
   let denied = 0;
   const property = fc.asyncProperty(review, async ({ path, body, uid }) => {
-    const reply = await send(agent, base + path, { body });
+    const reply = await send(webhooks.agent, webhooks.base + path, { body });
     sent++;
     expect(reply.status).toBe(200);
     const { response } = JSON.parse(reply.text) as { response: { uid: string; allowed: boolean; status?: { code: number; message: string } } };
