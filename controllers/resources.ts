@@ -22,6 +22,7 @@ export const octopus = {
   ResourcePool: byKind.get('ResourcePool')!,
   ResourceSpec: byKind.get('ResourceSpec')!,
   DevicePolicy: byKind.get('DevicePolicy')!,
+  WorkloadPriorityClass: byKind.get('WorkloadPriorityClass')!,
 } as const;
 
 export const core = {

@@ -80,6 +80,10 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     return ws !== undefined && ws.spec.requireQuota !== false;
   }
 
+  function priorityOf(className: string | undefined): number {
+    return className ? (caches.priorityClasses.get(className)?.spec.value ?? 0) : 0;
+  }
+
   function pending(now: number): PendingWorkload[] {
     const specs = new Map(caches.specs.list().map((s) => [s.metadata.name!, s]));
     const out: PendingWorkload[] = [];
@@ -95,7 +99,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       }
       if (podSets.length !== job.spec.tasks.length) continue;
       const namespace = job.metadata.namespace!;
-      out.push({ key: workloadKey('Job', job), namespace, priority: job.spec.priority ?? 0, createdAt: createdAt(job), pool: job.spec.pool, podSets, requireQuota: requireQuota(namespace) });
+      out.push({ key: workloadKey('Job', job), namespace, priority: priorityOf(job.spec.priorityClassName), createdAt: createdAt(job), pool: job.spec.pool, podSets, requireQuota: requireQuota(namespace) });
     }
     for (const nb of caches.notebooks.list()) {
       const s = nb.status;
@@ -103,7 +107,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const r = resolveTask(singleRoleTask('notebook', 1, nb.spec), specs, undefined, poolTerms(nb.spec.pool));
       if (!r.ok) continue;
       const namespace = nb.metadata.namespace!;
-      out.push({ key: workloadKey('Notebook', nb), namespace, priority: nb.spec.priority ?? 0, createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }], requireQuota: requireQuota(namespace) });
+      out.push({ key: workloadKey('Notebook', nb), namespace, priority: priorityOf(nb.spec.priorityClassName), createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }], requireQuota: requireQuota(namespace) });
     }
     for (const ms of caches.modelServices.list()) {
       const wanted = servingReplicas(ms);
@@ -111,7 +115,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const held = a?.replicas ?? 0;
       if (wanted <= held || ms.metadata.deletionTimestamp || !resolved(ms.status?.conditions)) continue;
       const namespace = ms.metadata.namespace!;
-      const base = { key: workloadKey('ModelService', ms), namespace, priority: ms.spec.priority ?? 0, createdAt: createdAt(ms), requireQuota: requireQuota(namespace) };
+      const base = { key: workloadKey('ModelService', ms), namespace, priority: priorityOf(ms.spec.priorityClassName), createdAt: createdAt(ms), requireQuota: requireQuota(namespace) };
       if (a && held > 0) {
         // Scaling up: the added replicas are admitted as the held ones were (pool and requests frozen).
         const podSet = { task: servingTask, requests: parseResources(a.resources), ...(a.shmSize ? { shmSize: parseQuantity(a.shmSize) } : {}), ...(a.pricePerHour ? { pricePerHour: a.pricePerHour } : {}) };

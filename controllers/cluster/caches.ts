@@ -4,7 +4,7 @@
  * first.
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import type { DevicePolicy, Job, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, Job, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, WorkloadPriorityClass, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { labels } from '../job/pods.js';
 import { chargedToLabel, modelServiceLabel, notebookLabel } from '../admission/workloads.js';
 import { core, octopus } from '../resources.js';
@@ -24,6 +24,7 @@ export interface SchedulingCaches {
   policies: Informer<DevicePolicy>;
   /** Whether a namespace's workloads must be limited by a Quota (spec.requireQuota). */
   workspaces: Informer<Workspace>;
+  priorityClasses: Informer<WorkloadPriorityClass>;
 }
 
 export const podIndexes = { node: 'node', job: 'job', notebook: 'notebook', modelService: 'modelService', chargedTo: 'chargedTo' } as const;
@@ -62,6 +63,7 @@ export function schedulingCaches(manager: Manager): SchedulingCaches {
     quotas: manager.informer<Quota>(octopus.Quota),
     policies: manager.informer<DevicePolicy>(octopus.DevicePolicy),
     workspaces: manager.informer<Workspace>(octopus.Workspace),
+    priorityClasses: manager.informer<WorkloadPriorityClass>(octopus.WorkloadPriorityClass),
   };
   perManager.set(manager, caches);
   return caches;

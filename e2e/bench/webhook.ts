@@ -80,7 +80,7 @@ function benchJob(): Job {
     algorithm: { name: 'resnet', version: 'v2' },
     datasets: [{ name: 'imagenet', version: 'v1' }, { name: 'coco', namespace: 'shared' }, { name: 'laion-400m' }],
     pool: 'gpu-a100',
-    priority: 100,
+    priorityClassName: 'urgent',
     distribution: 'PyTorch' as const,
     tasks: [task('master', 1, true), task('worker', 3), task('eval', 1), task('tb', 1)],
     policy: { maxRetries: 3, activeDeadlineSeconds: 86400, podsReadyTimeoutSeconds: 300, ttlSecondsAfterFinished: 604800 },

@@ -120,8 +120,8 @@ export function job(namespace: string, name: string) {
       obj.spec.policy = policy;
       return b;
     },
-    priority(priority: number) {
-      obj.spec.priority = priority;
+    priorityClass(name: string) {
+      obj.spec.priorityClassName = name;
       return b;
     },
     with(extra: Partial<Job['spec']>) {

@@ -8,7 +8,7 @@ import type { ModelService } from '../../apis/octopus.openi.pcl.cn/v1alpha1/inde
 import { semanticEqual } from '../../controllers/runtime/semantic-equal.js';
 import type { Check } from './check.js';
 
-export const serviceFrozenWhileAdmitted = ['pool', 'resourceSpec', 'resources', 'priority'] as const;
+export const serviceFrozenWhileAdmitted = ['pool', 'resourceSpec', 'resources', 'priorityClassName'] as const;
 
 export const validateAdmittedService: Check<ModelService> = (ctx) => {
   if (ctx.operation !== 'UPDATE') return { errors: [] };

@@ -22,7 +22,8 @@ describe('validateAdmittedJob', () => {
     { name: 'names every frozen field changed', old: inPhase('Running'), spec: { ...moreWorkers, datasets: [{ name: 'coco' }] }, want: [frozen('tasks', 'Running'), frozen('datasets', 'Running')] },
     // The pool swap: pods of a job admitted in one pool must not be made in another.
     { name: 'freezes the pool of a running job', old: inPhase('Running'), spec: { pool: 'npu-910b' }, want: [frozen('pool', 'Running')] },
-    { name: 'freezes the priority it was admitted at', old: inPhase('Admitted'), spec: { priority: 1000 }, want: [frozen('priority', 'Admitted')] },
+    { name: 'freezes the priority class it was admitted with', old: inPhase('Admitted'), spec: { priorityClassName: 'urgent' }, want: [frozen('priorityClassName', 'Admitted')] },
+    { name: 'freezes whether it may be preempted', old: inPhase('Running'), spec: { preemptible: false }, want: [frozen('preemptible', 'Running')] },
     { name: 'freezes the default shm size', old: inPhase('Running'), spec: { shmSize: '64Gi' }, want: [frozen('shmSize', 'Running')] },
     { name: 'freezes the resources of a task', old: inPhase('Running'), spec: { tasks: [makeTask('worker', { 'nvidia.com/gpu': 8, cpu: 4 })] }, want: [frozen('tasks', 'Running')] },
     {
@@ -33,7 +34,7 @@ describe('validateAdmittedJob', () => {
     },
     { name: 'treats an admission without a phase as admitted', old: inPhase(undefined), spec: moreWorkers, want: [frozen('tasks', 'Admitted')] },
     { name: 'allows other fields of a running job to change', old: inPhase('Running'), spec: { suspend: true, policy: { maxRetries: 2 } }, want: [] },
-    { name: 'allows a pool change once stopped', old: inPhase('Stopped'), spec: { pool: 'npu-910b', priority: 1000 }, want: [] },
+    { name: 'allows a pool change once stopped', old: inPhase('Stopped'), spec: { pool: 'npu-910b', priorityClassName: 'urgent' }, want: [] },
     { name: 'allows any change to a queued job', old: inPhase('Queued', false), spec: moreWorkers, want: [] },
     { name: 'allows changes once stopped, even with the admission still recorded', old: inPhase('Stopped'), spec: moreWorkers, want: [] },
     { name: 'allows changes to a finished job', old: inPhase('Succeeded'), spec: moreWorkers, want: [] },
@@ -69,9 +70,9 @@ describe('validateAdmittedNotebook', () => {
       spec: { resources: undefined, resourceSpec: 'gpu-8x' },
       want: [frozenNb('resourceSpec'), frozenNb('resources')],
     },
-    { name: 'freezes its priority', old: holding(makeNotebook()), spec: { priority: 5 }, want: [frozenNb('priority')] },
+    { name: 'freezes its priority class', old: holding(makeNotebook()), spec: { priorityClassName: 'urgent' }, want: [frozenNb('priorityClassName')] },
     { name: 'allows stopping it and other edits', old: holding(makeNotebook()), spec: { suspend: true, idleTimeoutSeconds: 600 }, want: [] },
-    { name: 'allows any change to a notebook without a reservation', old: { ...makeNotebook(), status: { phase: 'Stopped' } }, spec: { pool: 'cpu', priority: 5 }, want: [] },
+    { name: 'allows any change to a notebook without a reservation', old: { ...makeNotebook(), status: { phase: 'Stopped' } }, spec: { pool: 'cpu', priorityClassName: 'urgent' }, want: [] },
   ])('$name', ({ old, spec, want }) => {
     expect(validateAdmittedNotebook(updateContext(old, edited(old, spec)), lookups)).toEqual({ errors: want });
   });

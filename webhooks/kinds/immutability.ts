@@ -16,8 +16,8 @@ import type { Check } from './check.js';
 /** Phases in which a job holds no admission, whatever status.admission still records. */
 const unadmitted: ReadonlySet<JobPhase> = new Set<JobPhase>(['Queued', 'Stopped', 'Succeeded', 'Failed']);
 
-export const frozenWhileAdmitted = ['pool', 'tasks', 'priority', 'shmSize', 'image', 'datasets'] as const;
-export const notebookFrozenWhileAdmitted = ['pool', 'resourceSpec', 'resources', 'priority'] as const;
+export const frozenWhileAdmitted = ['pool', 'tasks', 'priorityClassName', 'preemptible', 'shmSize', 'image', 'datasets'] as const;
+export const notebookFrozenWhileAdmitted = ['pool', 'resourceSpec', 'resources', 'priorityClassName'] as const;
 
 export function isAdmitted(job: Job): boolean {
   const status = job.status;

@@ -1,4 +1,4 @@
-/** What admins manage: Quota (per workspace), Workspace, ResourcePool, ResourceSpec, DevicePolicy. */
+/** What admins manage: Quota (per workspace), Workspace, ResourcePool, ResourceSpec, DevicePolicy, WorkloadPriorityClass. */
 import { ResourceList, ResourceRequirements, Toleration, description, resourceName, statusBasics } from './common.js';
 import { ageColumn, defineKind, type ObjectOf } from './kind.js';
 import { arr, bool, describe, dnsLabel, dnsSubdomain, enumOf, int, map, obj, opt, quantity, str, type Static } from './schema.js';
@@ -25,6 +25,21 @@ export const QuotaSpec = obj(
         listMapKeys: ['name'],
       }),
     ),
+    cohort: opt(
+      dnsLabel(
+        'Quotas naming the same cohort lend each other unused hard limits (spec.hard, not per-pool limits): a workload may run on borrowed quota, and is preempted when the lender needs it back.',
+      ),
+    ),
+    borrowingLimit: opt(describe(ResourceList, 'Most this Quota may borrow from its cohort above spec.hard, per resource; a resource not listed may borrow whatever the cohort lends.')),
+    lendingLimit: opt(describe(ResourceList, 'Most of its unused spec.hard this Quota lends to its cohort, per resource; a resource not listed lends all of it.')),
+    weight: opt(
+      int({
+        description: "Fair-sharing weight: the admission queue orders workspaces by dominant-resource share (used / hard of the most-used resource) divided by this weight, lowest first.",
+        minimum: 1,
+        maximum: 1000,
+        default: 1,
+      }),
+    ),
     budget: opt(
       obj(
         {
@@ -35,7 +50,13 @@ export const QuotaSpec = obj(
       ),
     ),
   },
-  { description: 'Desired limits of the workspace.' },
+  {
+    description: 'Desired limits of the workspace.',
+    validations: [
+      { rule: '!has(self.borrowingLimit) || has(self.cohort)', message: 'borrowingLimit needs a cohort to borrow from', fieldPath: '.borrowingLimit' },
+      { rule: '!has(self.lendingLimit) || has(self.cohort)', message: 'lendingLimit needs a cohort to lend to', fieldPath: '.lendingLimit' },
+    ],
+  },
 );
 
 export const Quota = defineKind({
@@ -58,7 +79,10 @@ export const Quota = defineKind({
         }),
       ),
       admitted: opt(int({ description: 'Workloads holding a reservation.', minimum: 0 })),
-      queued: opt(int({ description: 'Jobs waiting for admission.', minimum: 0 })),
+      queued: opt(int({ description: 'Workloads waiting for admission.', minimum: 0 })),
+      headOfLine: opt(str({ description: 'The waiting workload of this workspace considered first (Kind/name).', maxLength: 320 })),
+      borrowed: opt(describe(ResourceList, 'Reserved above spec.hard, on quota lent by the cohort.')),
+      share: opt(decimal('Dominant-resource share divided by the weight: the fair-sharing order of this workspace (lower goes first).')),
       consumed: opt(describe(ResourceList, 'Resource-hours consumed by every reservation so far.')),
       cost: opt(decimal('Cost consumed so far.')),
       costPerHour: opt(decimal('Cost per hour of the reservations in status.used.')),
@@ -77,7 +101,9 @@ export const Quota = defineKind({
     { name: 'CPU', type: 'string', jsonPath: '.status.summary.cpu', description: 'CPU used/hard.' },
     { name: 'Memory', type: 'string', jsonPath: '.status.summary.memory', description: 'Memory used/hard.' },
     { name: 'Admitted', type: 'integer', jsonPath: '.status.admitted', description: 'Workloads holding a reservation.' },
-    { name: 'Queued', type: 'integer', jsonPath: '.status.queued', description: 'Jobs waiting.' },
+    { name: 'Queued', type: 'integer', jsonPath: '.status.queued', description: 'Workloads waiting.' },
+    { name: 'Cohort', type: 'string', jsonPath: '.spec.cohort', description: 'Cohort it lends to and borrows from.', priority: 1 },
+    { name: 'Share', type: 'string', jsonPath: '.status.share', description: 'Weighted dominant-resource share.', priority: 1 },
     ageColumn,
   ],
 });
@@ -166,6 +192,13 @@ export const Workspace = defineKind({
           listType: 'set',
         }),
       ),
+      priorityClasses: opt(
+        arr(dnsSubdomain('WorkloadPriorityClass name.'), {
+          description: "WorkloadPriorityClasses the workspace's workloads may name in spec.priorityClassName; unset allows none (every workload has value 0).",
+          maxItems: 32,
+          listType: 'set',
+        }),
+      ),
       requireQuota: opt(
         bool({
           description: 'Fail closed: a workload requesting a resource that no Quota of the namespace names waits with NoQuota instead of running unlimited. On by default.',
@@ -246,6 +279,8 @@ export const ResourcePool = defineKind({
       capacity: opt(describe(ResourceList, 'Sum of node capacity.')),
       allocatable: opt(describe(ResourceList, 'Sum of allocatable on Ready nodes.')),
       inUse: opt(describe(ResourceList, 'Requested by pods running on the nodes.')),
+      pending: opt(int({ description: 'Workloads waiting for admission to this pool.', minimum: 0 })),
+      headOfLine: opt(str({ description: 'The waiting workload considered first (Kind namespace/name) and why it waits.', maxLength: 1024 })),
       summary: opt(obj({ nodes: opt(str({ description: 'Ready/total nodes.', maxLength: 32 })), accelerators: usedOfHard('Accelerators') }, { description: 'For kubectl.' })),
     },
     { description: 'Observed state of the pool.' },
@@ -253,6 +288,7 @@ export const ResourcePool = defineKind({
   printerColumns: [
     { name: 'Nodes', type: 'string', jsonPath: '.status.summary.nodes', description: 'Ready/total nodes.' },
     { name: 'Accelerators', type: 'string', jsonPath: '.status.summary.accelerators', description: 'Accelerators in use/allocatable.' },
+    { name: 'Pending', type: 'integer', jsonPath: '.status.pending', description: 'Workloads waiting.' },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Has Ready nodes.' },
     ageColumn,
   ],
@@ -344,3 +380,42 @@ export const DevicePolicy = defineKind({
   ],
 });
 export type DevicePolicy = ObjectOf<typeof DevicePolicy>;
+
+// ---------------------------------------------------------------- WorkloadPriorityClass
+
+export const PreemptionPolicies = ['PreemptLowerPriority', 'Never'] as const;
+
+/**
+ * An Octopus kind rather than scheduling.k8s.io PriorityClass: a pod PriorityClass also makes
+ * kube-scheduler evict single pods of other gangs, while Octopus preempts whole gangs itself.
+ */
+export const WorkloadPriorityClass = defineKind({
+  kind: 'WorkloadPriorityClass',
+  plural: 'workloadpriorityclasses',
+  shortNames: ['opc'],
+  scope: 'Cluster',
+  description:
+    'An admin-defined priority for Jobs, Notebooks and ModelServices: workloads name it in spec.priorityClassName where their Workspace allows it (spec.priorityClasses). Its value orders the queue within a workspace and decides preemption.',
+  spec: obj(
+    {
+      value: int({ description: 'Higher goes first within a workspace and may preempt lower.', minimum: -1000000, maximum: 1000000 }),
+      description: opt(description),
+      preemptionPolicy: opt(
+        enumOf(PreemptionPolicies, {
+          description: 'PreemptLowerPriority: a workload of this class that does not fit may preempt lower-priority Jobs of its workspace and Jobs running on quota its workspace lent. Never: it only waits.',
+          default: 'PreemptLowerPriority',
+        }),
+      ),
+      allowNonPreemptible: opt(bool({ description: 'Workloads of this class may set spec.preemptible: false.', default: false })),
+    },
+    { description: 'Desired state of the priority class.' },
+  ),
+  status: obj({ ...statusBasics }, { description: 'Observed state of the priority class.' }),
+  printerColumns: [
+    { name: 'Value', type: 'integer', jsonPath: '.spec.value', description: 'Priority value.' },
+    { name: 'Preemption', type: 'string', jsonPath: '.spec.preemptionPolicy', description: 'May its workloads preempt.' },
+    { name: 'NonPreemptible', type: 'boolean', jsonPath: '.spec.allowNonPreemptible', description: 'May its workloads opt out of being preempted.' },
+    ageColumn,
+  ],
+});
+export type WorkloadPriorityClass = ObjectOf<typeof WorkloadPriorityClass>;

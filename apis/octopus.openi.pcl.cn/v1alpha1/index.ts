@@ -9,7 +9,7 @@ export { customResourceDefinition } from './crd.js';
 import { Algorithm, Dataset, Model } from './assets.js';
 import { Image } from './image.js';
 import { Job, ModelService, Notebook } from './workloads.js';
-import { DevicePolicy, Quota, ResourcePool, ResourceSpec, Workspace } from './admin.js';
+import { DevicePolicy, Quota, ResourcePool, ResourceSpec, WorkloadPriorityClass, Workspace } from './admin.js';
 import type { KindDefinition } from './kind.js';
 
 /** Every Octopus kind, in the order users meet them. */
@@ -26,6 +26,7 @@ export const allKinds: readonly KindDefinition[] = [
   ResourcePool,
   ResourceSpec,
   DevicePolicy,
+  WorkloadPriorityClass,
 ];
 
 export function kindByName(kind: string): KindDefinition | undefined {

@@ -26,7 +26,14 @@ const datasetMounts = arr(
 
 const poolName = dnsSubdomain('ResourcePool the pods run in.');
 const resourceSpecName = dnsSubdomain('A ResourceSpec preset (e.g. gpu-1x); exclusive with resources.');
-const priority = int({ description: 'Queue order: higher first, then older first.', minimum: -1000000, maximum: 1000000, default: 0 });
+const priorityClassName = dnsSubdomain(
+  'A WorkloadPriorityClass the Workspace allows (spec.priorityClasses): its value orders the queue within the workspace and decides who may preempt whom. Unset means value 0.',
+);
+/** Where a waiting workload stands, written by the admission controller. */
+const queuePosition = int({
+  description: "Place in its pool's queue at the last admission cycle (1 = considered next); refreshed at once near the head, at most every minute further back.",
+  minimum: 1,
+});
 
 // ---------------------------------------------------------------- Job
 
@@ -43,6 +50,8 @@ export const JobConditions = {
   Succeeded: 'Succeeded',
   Failed: 'Failed',
   Stopped: 'Stopped',
+  /** True after the job was preempted (cleared when admitted again): names the preemptor and the reason. */
+  Preempted: 'Preempted',
 } as const;
 
 export const JobReasons = {
@@ -71,6 +80,15 @@ export const JobReasons = {
   QuotaReserved: 'QuotaReserved',
   PodsReadyTimeout: 'PodsReadyTimeout',
   Evicted: 'Evicted',
+  PriorityClassNotFound: 'PriorityClassNotFound',
+  /** Waiting for the pods of the workloads it preempted to terminate. */
+  Preempting: 'Preempting',
+  // Preempted
+  /** A higher-priority workload of the same workspace needed the room. */
+  LowerPriority: 'LowerPriority',
+  /** The victim ran on quota borrowed from its cohort and the lender needed it back. */
+  QuotaReclaimed: 'QuotaReclaimed',
+  Readmitted: 'Readmitted',
   // Running / terminal
   PodsRunning: 'PodsRunning',
   Restarting: 'Restarting',
@@ -134,7 +152,13 @@ export const JobSpec = obj(
     datasets: opt(datasetMounts),
     pretrainedModel: opt(describe(assetReference('Model'), 'A model version mounted read-only at /pretrainmodel.')),
     pool: poolName,
-    priority: opt(priority),
+    priorityClassName: opt(priorityClassName),
+    preemptible: opt(
+      bool({
+        description: 'false asks never to be preempted; allowed only where the priority class says allowNonPreemptible. A workload that cannot be preempted never borrows quota from its cohort.',
+        default: true,
+      }),
+    ),
     distribution: opt(enumOf(Distributions, { description: 'How pods find each other: PyTorch (MASTER_ADDR, RANK…), TensorFlow (TF_CONFIG), MPI (hostfile) or None.', default: 'None' })),
     tasks: arr(Task, {
       description: 'The roles of the gang; admitted and started all together.',
@@ -209,6 +233,7 @@ export const JobAdmission = obj(
       { description: 'Resources frozen at admission, per role.', maxItems: 8, listType: 'map', listMapKeys: ['task'] },
     ),
     total: describe(ResourceList, 'Total reserved for the gang.'),
+    priority: opt(int({ description: 'Value of its priority class when admitted; preemption compares these.', minimum: -1000000, maximum: 1000000 })),
   },
   { description: 'The reservation made when the job was admitted; frozen until released.' },
 );
@@ -229,6 +254,8 @@ export const Job = defineKind({
       attempt: opt(int({ description: 'Current attempt, 0 first; pods carry it in the attempt label.', minimum: 0 })),
       retries: opt(int({ description: 'Failed attempts restarted so far.', minimum: 0 })),
       requeues: opt(int({ description: 'Times the reservation was released and the job requeued (pods-ready timeout, eviction).', minimum: 0 })),
+      preemptions: opt(int({ description: 'Times the job was preempted and requeued; neither failures nor retries.', minimum: 0 })),
+      position: opt(queuePosition),
       tasks: opt(arr(taskStatus, { description: 'Per-role pod counts.', maxItems: 8, listType: 'map', listMapKeys: ['name'] })),
       pods: opt(str({ description: 'Ready pods / gang size, e.g. 3/4.', maxLength: 32 })),
       accelerators: opt(str({ description: 'Accelerators reserved, e.g. 8 nvidia.com/gpu.', maxLength: 128 })),
@@ -250,6 +277,7 @@ export const Job = defineKind({
     { name: 'Pool', type: 'string', jsonPath: '.spec.pool', description: 'ResourcePool.' },
     { name: 'Accelerators', type: 'string', jsonPath: '.status.accelerators', description: 'Accelerators reserved.' },
     { name: 'Retries', type: 'integer', jsonPath: '.status.retries', description: 'Failed attempts restarted.' },
+    { name: 'Position', type: 'integer', jsonPath: '.status.position', description: "Place in its pool's queue while waiting." },
     { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Admitted")].reason', description: 'Admission reason.', priority: 1 },
     ageColumn,
   ],
@@ -287,7 +315,7 @@ export const Notebook = defineKind({
       datasets: opt(datasetMounts),
       pretrainedModel: opt(describe(assetReference('Model'), 'A model version mounted read-only at /pretrainmodel.')),
       pool: poolName,
-      priority: opt(priority),
+      priorityClassName: opt(priorityClassName),
       resourceSpec: opt(resourceSpecName),
       resources: opt(ResourceRequirements),
       env: opt(env),
@@ -307,6 +335,7 @@ export const Notebook = defineKind({
       url: opt(str({ description: 'Where to open JupyterLab.', maxLength: 2048 })),
       startTime: opt(str({ description: 'When the current run started.', format: 'date-time' })),
       lastActivityTime: opt(str({ description: 'Last activity reported by the pod.', format: 'date-time' })),
+      position: opt(queuePosition),
       admission: opt(
         obj(
           {
@@ -364,7 +393,7 @@ export const ModelService = defineKind({
       readinessPath: opt(str({ description: 'HTTP path probed for readiness; unset probes the TCP port.', pattern: '^/', maxLength: 1024 })),
       replicas: opt(int({ description: 'Serving pods.', minimum: 0, maximum: 100, default: 1 })),
       pool: describe(poolName, 'ResourcePool the serving pods run in; the service is admitted against the Quota there like a gang of its replicas.'),
-      priority: opt(priority),
+      priorityClassName: opt(priorityClassName),
       resourceSpec: opt(resourceSpecName),
       resources: opt(ResourceRequirements),
       suspend: opt(bool({ description: 'true scales to zero and keeps the object.', default: false })),
@@ -382,6 +411,7 @@ export const ModelService = defineKind({
       replicas: opt(int({ description: 'Pods.', minimum: 0 })),
       readyReplicas: opt(int({ description: 'Ready pods.', minimum: 0 })),
       labels: opt(map(str({ description: 'Value.', maxLength: 63 }), { description: 'Labels selecting the serving pods.', maxProperties: 8 })),
+      position: opt(queuePosition),
       admission: opt(
         obj(
           {
