@@ -7,17 +7,18 @@
  * ones why they wait. A ModelService scaled down or suspended gives its reservation back at once.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Job, ModelService, Notebook, ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, ModelService, Notebook, ResourcePool, WorkloadPriorityClass } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+import { addResources, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
-import { matchesLabels, nodeStates, podRequests, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
+import { isTerminal, matchesLabels, nodeStates, podRequests, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
 import type { ControllerContext } from '../context.js';
+import { preempted } from '../job/lifecycle.js';
 import { labels } from '../job/pods.js';
 import { octopus } from '../resources.js';
 import { findCondition, isConflict, setCondition, type Condition, type Controller, type ResourceRef } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
-import { admissionCycle, type ActiveReservation, type Admission, type PendingWorkload, type PoolNodes, type Waiting } from './cycle.js';
+import { admissionCycle, describeKey, type ActiveReservation, type Admission, type Occupied, type PendingWorkload, type PoolNodes, type Preemption, type Waiting } from './cycle.js';
 import { describeAccelerators, gangSize, resolveTask, singleRoleTask, type PodSet, type PoolTerms } from './gang.js';
 import { AdmissionMetrics } from './metrics.js';
 import type { NodeState } from './placement.js';
@@ -32,6 +33,8 @@ const waitingMessageRefreshMs = 60_000;
 const messageRefreshesPerSecond = 5;
 /** Cycles run back to back under churn; this gap lets a burst of events fold into one. */
 const minCycleGapMs = 100;
+/** Places at the head of a pool's queue: a change there is written at once, further back when due. */
+const headOfQueue = 10;
 /** Status writes in flight at once, so a cycle admitting hundreds of jobs does not take minutes. */
 const writeConcurrency = 16;
 
@@ -80,11 +83,26 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     return ws !== undefined && ws.spec.requireQuota !== false;
   }
 
-  function priorityOf(className: string | undefined): number {
-    return className ? (caches.priorityClasses.get(className)?.spec.value ?? 0) : 0;
+  /** A workload's class as admission applies it; undefined when the class it names does not exist. */
+  function priorityClass(className: string | undefined): { value: number; mayPreempt: boolean } | undefined {
+    if (className === undefined) return { value: 0, mayPreempt: true };
+    const found: WorkloadPriorityClass | undefined = caches.priorityClasses.get(className);
+    return found ? { value: found.spec.value, mayPreempt: found.spec.preemptionPolicy !== 'Never' } : undefined;
+  }
+
+  /** Workloads that name a priority class no longer there: they wait, saying so, rather than run at a guessed priority. */
+  const unclassified: Waiting[] = [];
+
+  /** The fields of a pending workload its priority class decides, or undefined after noting it as unclassified. */
+  function classTerms(key: string, pool: string, className: string | undefined, preemptible: boolean): Pick<PendingWorkload, 'priority' | 'mayPreempt' | 'preemptible'> | undefined {
+    const c = priorityClass(className);
+    if (c) return { priority: c.value, mayPreempt: c.mayPreempt, preemptible };
+    unclassified.push({ key, pool, reason: 'PriorityClassNotFound', message: `WorkloadPriorityClass ${className} does not exist: create it or name another in spec.priorityClassName` });
+    return undefined;
   }
 
   function pending(now: number): PendingWorkload[] {
+    unclassified.length = 0;
     const specs = new Map(caches.specs.list().map((s) => [s.metadata.name!, s]));
     const out: PendingWorkload[] = [];
     for (const job of caches.jobs.list()) {
@@ -99,7 +117,9 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       }
       if (podSets.length !== job.spec.tasks.length) continue;
       const namespace = job.metadata.namespace!;
-      out.push({ key: workloadKey('Job', job), namespace, priority: priorityOf(job.spec.priorityClassName), createdAt: createdAt(job), pool: job.spec.pool, podSets, requireQuota: requireQuota(namespace) });
+      const key = workloadKey('Job', job);
+      const terms = classTerms(key, job.spec.pool, job.spec.priorityClassName, job.spec.preemptible !== false);
+      if (terms) out.push({ key, namespace, ...terms, createdAt: createdAt(job), pool: job.spec.pool, podSets, requireQuota: requireQuota(namespace) });
     }
     for (const nb of caches.notebooks.list()) {
       const s = nb.status;
@@ -107,7 +127,10 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const r = resolveTask(singleRoleTask('notebook', 1, nb.spec), specs, undefined, poolTerms(nb.spec.pool));
       if (!r.ok) continue;
       const namespace = nb.metadata.namespace!;
-      out.push({ key: workloadKey('Notebook', nb), namespace, priority: priorityOf(nb.spec.priorityClassName), createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }], requireQuota: requireQuota(namespace) });
+      const key = workloadKey('Notebook', nb);
+      // Interactive work is never preempted (a user's session would vanish), so it never borrows either.
+      const terms = classTerms(key, nb.spec.pool, nb.spec.priorityClassName, false);
+      if (terms) out.push({ key, namespace, ...terms, createdAt: createdAt(nb), pool: nb.spec.pool, podSets: [{ ...r.podSet, path: 'spec' }], requireQuota: requireQuota(namespace) });
     }
     for (const ms of caches.modelServices.list()) {
       const wanted = servingReplicas(ms);
@@ -115,7 +138,11 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const held = a?.replicas ?? 0;
       if (wanted <= held || ms.metadata.deletionTimestamp || !resolved(ms.status?.conditions)) continue;
       const namespace = ms.metadata.namespace!;
-      const base = { key: workloadKey('ModelService', ms), namespace, priority: priorityOf(ms.spec.priorityClassName), createdAt: createdAt(ms), requireQuota: requireQuota(namespace) };
+      const key = workloadKey('ModelService', ms);
+      // Serving is never preempted (that would be an outage), so it never borrows either.
+      const terms = classTerms(key, a?.pool ?? ms.spec.pool, ms.spec.priorityClassName, false);
+      if (!terms) continue;
+      const base = { key, namespace, ...terms, createdAt: createdAt(ms), requireQuota: requireQuota(namespace) };
       if (a && held > 0) {
         // Scaling up: the added replicas are admitted as the held ones were (pool and requests frozen).
         const podSet = { task: servingTask, requests: parseResources(a.resources), ...(a.shmSize ? { shmSize: parseQuantity(a.shmSize) } : {}), ...(a.pricePerHour ? { pricePerHour: a.pricePerHour } : {}) };
@@ -129,25 +156,41 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     return out;
   }
 
-  /** Pods of an admitted gang that have no node yet will need room the snapshot does not show. */
-  function unboundJobPods(job: Job): PodSet[] {
+  /** Where an admitted gang's pods are: bound ones take room on their nodes; the rest will need room the snapshot does not show. */
+  function jobPods(job: Job): { bound: Occupied[]; unbound: PodSet[] } {
     const attempt = String(job.status!.attempt ?? 0);
-    const bound = new Map<string, number>();
+    const boundPerTask = new Map<string, number>();
+    const bound: Occupied[] = [];
     for (const pod of caches.pods.byIndex(podIndexes.job, `${job.metadata.namespace}/${job.metadata.name}`)) {
       const l = pod.metadata?.labels ?? {};
       if (l[labels.attempt] !== attempt || !pod.spec?.nodeName) continue;
-      bound.set(l[labels.task]!, (bound.get(l[labels.task]!) ?? 0) + 1);
+      boundPerTask.set(l[labels.task]!, (boundPerTask.get(l[labels.task]!) ?? 0) + 1);
+      if (!isTerminal(pod)) bound.push({ node: pod.spec.nodeName, requests: podRequests(pod) });
     }
-    return job.status!.admission!.podSets
-      .map((ps) => ({ task: ps.task, count: Math.max(0, ps.count - (bound.get(ps.task) ?? 0)), requests: parseResources(ps.resources), ...(ps.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}) }))
+    const unbound = job.status!.admission!.podSets
+      .map((ps) => ({ task: ps.task, count: Math.max(0, ps.count - (boundPerTask.get(ps.task) ?? 0)), requests: parseResources(ps.resources), ...(ps.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}) }))
       .filter((ps) => ps.count > 0);
+    return { bound, unbound };
   }
 
   function active(): ActiveReservation[] {
     const jobs = caches.jobs
       .list()
       .filter(jobHoldsReservation)
-      .map((job) => ({ namespace: job.metadata.namespace!, pool: job.status!.admission!.pool, total: parseResources(job.status!.admission!.total), unbound: unboundJobPods(job) }));
+      .map((job) => {
+        const a = job.status!.admission!;
+        return {
+          key: workloadKey('Job', job),
+          namespace: job.metadata.namespace!,
+          pool: a.pool,
+          total: parseResources(a.total),
+          priority: a.priority ?? priorityClass(job.spec.priorityClassName)?.value ?? 0,
+          admittedAt: Date.parse(a.admittedAt),
+          preemptible: job.spec.preemptible !== false,
+          borrowed: a.borrowed === true,
+          ...jobPods(job),
+        };
+      });
     const notebooks = caches.notebooks
       .list()
       .filter(notebookHoldsReservation)
@@ -156,7 +199,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         const total = parseResources(a.resources);
         const bound = caches.pods.byIndex(podIndexes.notebook, `${nb.metadata.namespace}/${nb.metadata.name}`).some((p) => p.spec?.nodeName);
         const unbound = bound ? [] : [{ task: 'notebook', count: 1, requests: total, ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}) }];
-        return { namespace: nb.metadata.namespace!, pool: a.pool, total, unbound };
+        return { ...unpreemptible(nb, a.admittedAt), namespace: nb.metadata.namespace!, pool: a.pool, total, unbound };
       });
     const services = caches.modelServices
       .list()
@@ -166,21 +209,47 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         const bound = caches.pods.byIndex(podIndexes.modelService, `${ms.metadata.namespace}/${ms.metadata.name}`).filter((p) => p.spec?.nodeName && !p.metadata?.deletionTimestamp).length;
         const count = Math.max(0, a.replicas - bound);
         const unbound = count > 0 ? [{ task: servingTask, count, requests: parseResources(a.resources), ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}) }] : [];
-        return { namespace: ms.metadata.namespace!, pool: a.pool, total: parseResources(a.total), unbound };
+        return { ...unpreemptible(ms, a.admittedAt), namespace: ms.metadata.namespace!, pool: a.pool, total: parseResources(a.total), unbound };
       });
     // Imports and builds run outside admission but count against their workspace's limits; only
     // namespaces with a Quota have limits, so only their charged pods are looked up (by index).
     const limited = new Set(caches.quotas.list().map((q) => q.metadata.namespace!));
     const charged = [...limited].flatMap((ns) =>
-      caches.pods.byIndex(podIndexes.chargedTo, ns).flatMap((pod) => (chargedNamespace(pod, options.buildNamespace) === ns ? [{ namespace: ns, pool: '', total: podRequests(pod), unbound: [] }] : [])),
+      caches.pods
+        .byIndex(podIndexes.chargedTo, ns)
+        .flatMap((pod) => (chargedNamespace(pod, options.buildNamespace) === ns ? [{ namespace: ns, pool: '', total: podRequests(pod), priority: 0, admittedAt: 0, preemptible: false, bound: [], unbound: [] }] : [])),
     );
     return [...jobs, ...notebooks, ...services, ...charged];
+  }
+
+  /** Notebooks and model services hold their reservations until stopped: never victims, so their room is not tracked per node. */
+  function unpreemptible(obj: Notebook | ModelService, admittedAt: string): Pick<ActiveReservation, 'priority' | 'admittedAt' | 'preemptible' | 'bound'> {
+    return { priority: priorityClass(obj.spec.priorityClassName)?.value ?? 0, admittedAt: Date.parse(admittedAt), preemptible: false, bound: [] };
+  }
+
+  /**
+   * Per node, requests of bound pods on their way out: terminating, or of a Job that holds no
+   * reservation any more (preempted or requeued, its pods about to be deleted). A reserving Job's
+   * own pods never count: its next attempt needs that room.
+   */
+  function releasingByNode(): Map<string, Resources> {
+    const out = new Map<string, Resources>();
+    for (const pod of caches.pods.list()) {
+      const node = pod.spec?.nodeName;
+      if (!node || isTerminal(pod)) continue;
+      const jobName = pod.metadata?.labels?.[labels.job];
+      const job = jobName ? caches.jobs.get(`${pod.metadata!.namespace}/${jobName}`) : undefined;
+      const leaving = jobName ? !(job && jobHoldsReservation(job)) : pod.metadata?.deletionTimestamp !== undefined;
+      if (leaving) out.set(node, addResources(out.get(node) ?? new Map(), podRequests(pod)));
+    }
+    return out;
   }
 
   function pools(): Map<string, PoolNodes> {
     const used: Map<string, Resources> = requestsByNode(caches.pods.list());
     const all = caches.nodes.list();
-    const states = new Map<string, NodeState>(nodeStates(all, used).map((s) => [s.name, s]));
+    const releasing = releasingByNode();
+    const states = new Map<string, NodeState>(nodeStates(all, used).map((s) => [s.name, releasing.has(s.name) ? { ...s, releasing: releasing.get(s.name)! } : s]));
     const out = new Map<string, PoolNodes>();
     for (const pool of caches.pools.list()) {
       const selector = poolNodeSelector(pool, tag);
@@ -233,13 +302,14 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       status = {
         ...structuredClone(job.status!),
         phase: 'Admitted' as const,
-        admission: { pool: a.pool, admittedAt: rfc3339(now), podSets: a.podSets, total: a.total },
+        admission: { pool: a.pool, admittedAt: rfc3339(now), podSets: a.podSets, total: a.total, priority: priorityClass(job.spec.priorityClassName)?.value ?? 0, ...(a.borrowed ? { borrowed: true } : {}) },
         attemptStartTime: rfc3339(now),
         pods: `0/${size}`,
         ...(accelerators ? { accelerators } : {}),
-        conditions: admitted(job.status?.conditions),
+        conditions: readmitted(admitted(job.status?.conditions), job, now),
       };
       delete status.backoffUntil;
+      delete status.position;
     } else if (kind === 'ModelService') {
       const ms = obj as ModelService;
       const ps = a.podSets[0]!;
@@ -258,6 +328,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         },
         conditions: admitted(ms.status?.conditions),
       };
+      delete status.position;
     } else {
       const nb = obj as Notebook;
       const ps = a.podSets[0]!;
@@ -273,12 +344,34 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
         },
         conditions: admitted(nb.status?.conditions),
       };
+      delete status.position;
     }
     if (!(await write(resource, obj, status))) return;
     messageWrittenAt.delete(a.key);
     metrics.admitted(obj, now);
     manager.events.record({ regarding: obj, type: 'Normal', reason: 'Admitted', note: message });
     if (kind === 'Job') onJobAdmitted(`${obj.metadata.namespace}/${obj.metadata.name}`);
+  }
+
+  /** A job admitted again after a preemption: its Preempted condition turns False. */
+  function readmitted(conditions: Condition[], job: Job, now: number): Condition[] {
+    if (findCondition(conditions, C.Preempted)?.status !== 'True') return conditions;
+    return setCondition(conditions, { type: C.Preempted, status: 'False', reason: R.Readmitted, message: 'admitted again after being preempted' }, job.metadata.generation, now);
+  }
+
+  /** Evicts a victim: its reservation ends now (quota is free at once), the Job controller deletes its pods gracefully. */
+  async function preempt(p: Preemption, now: number): Promise<boolean> {
+    const found = lookup(p.key);
+    if (found?.kind !== 'Job') return false;
+    const job = found.obj as Job;
+    if (!jobHoldsReservation(job)) return false;
+    if (!(await write(octopus.Job, job, preempted(job, now, p.reason, p.message)))) return false;
+    manager.events.record({ regarding: job, type: 'Warning', reason: C.Preempted, note: p.message });
+    const preemptor = lookup(p.preemptor);
+    if (preemptor) manager.events.record({ regarding: preemptor.obj, type: 'Normal', reason: 'Preempting', note: `preempted ${describeKey(p.key)} (${p.reason})` });
+    metrics.preempted(p.reason);
+    onJobAdmitted(`${job.metadata.namespace}/${job.metadata.name}`);
+    return true;
   }
 
   /**
@@ -299,13 +392,19 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     if (await write(octopus.ModelService, ms, status)) manager.events.record({ regarding: ms, type: 'Normal', reason: 'Released', note: `reservation reduced from ${a.replicas} to ${replicas} replicas` });
   }
 
-  /** What telling `w` its wait would change: its reason (written at once), only its message (written when due), or nothing. */
-  function waitingChange(w: Waiting, now: number): 'reason' | 'message' | undefined {
+  /**
+   * What telling `w` its wait would change: its reason (written at once, with an Event), its place
+   * near the head of its queue (written at once: that is where people look), only its message or
+   * a place further back (written when due), or nothing.
+   */
+  function waitingChange(w: Waiting, now: number): 'reason' | 'head' | 'message' | undefined {
     const found = lookup(w.key);
     if (!found?.obj.status) return undefined;
     const current = findCondition(found.obj.status.conditions as Condition[] | undefined, C.Admitted);
     if (current?.reason !== w.reason) return 'reason';
-    if (current?.message === w.message || now - (messageWrittenAt.get(w.key) ?? 0) < waitingMessageRefreshMs) return undefined;
+    const position = found.obj.status.position;
+    if (position !== w.position && ((w.position ?? Infinity) <= headOfQueue || (position ?? Infinity) <= headOfQueue)) return 'head';
+    if ((current?.message === w.message && position === w.position) || now - (messageWrittenAt.get(w.key) ?? 0) < waitingMessageRefreshMs) return undefined;
     return 'message';
   }
 
@@ -314,30 +413,45 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     if (!found?.obj.status) return;
     const { resource, obj } = found;
     const conditions = setCondition(obj.status!.conditions as Condition[] | undefined, { type: C.Admitted, status: 'False', reason: w.reason, message: w.message }, obj.metadata.generation, now);
-    if (!(await write(resource, obj, { ...structuredClone(obj.status!), conditions }))) return;
+    const status = { ...structuredClone(obj.status!), conditions };
+    if (w.position === undefined) delete status.position;
+    else status.position = w.position;
+    if (!(await write(resource, obj, status))) return;
     messageWrittenAt.set(w.key, now);
     if (reasonChanged) manager.events.record({ regarding: obj, type: 'Normal', reason: w.reason, note: w.message });
   }
 
   /**
-   * The waiting workloads to write this cycle: every changed reason, and message refreshes from a
-   * budget of `messageRefreshesPerSecond`, stalest first — thousands of queued jobs whose numbers
-   * move must not turn into thousands of writes a minute.
+   * The waiting workloads to write this cycle: every changed reason and place near the head, and
+   * message refreshes from a budget of `messageRefreshesPerSecond`, stalest first — thousands of
+   * queued jobs whose numbers move must not turn into thousands of writes a minute.
    */
   function waitingWrites(waiting: Waiting[], now: number): { w: Waiting; reasonChanged: boolean }[] {
     refreshTokens = Math.min(messageRefreshesPerSecond, refreshTokens + ((now - tokensAt) / 1000) * messageRefreshesPerSecond);
     tokensAt = now;
-    const reasons: { w: Waiting; reasonChanged: boolean }[] = [];
+    const prompt: { w: Waiting; reasonChanged: boolean }[] = [];
     const refreshes: Waiting[] = [];
     for (const w of waiting) {
       const change = waitingChange(w, now);
-      if (change === 'reason') reasons.push({ w, reasonChanged: true });
+      if (change === 'reason' || change === 'head') prompt.push({ w, reasonChanged: change === 'reason' });
       else if (change === 'message') refreshes.push(w);
     }
     refreshes.sort((a, b) => (messageWrittenAt.get(a.key) ?? 0) - (messageWrittenAt.get(b.key) ?? 0));
     const due = refreshes.slice(0, Math.floor(refreshTokens));
     refreshTokens -= due.length;
-    return [...reasons, ...due.map((w) => ({ w, reasonChanged: false }))];
+    return [...prompt, ...due.map((w) => ({ w, reasonChanged: false }))];
+  }
+
+  /** Workloads whose last word was that they preempted and wait for their victims to go. */
+  function preempting(): Set<string> {
+    const out = new Set<string>();
+    const note = (kind: WorkloadKind, obj: Job | Notebook | ModelService) => {
+      if (findCondition(obj.status?.conditions as Condition[] | undefined, C.Admitted)?.reason === R.Preempting) out.add(workloadKey(kind, obj));
+    };
+    for (const j of caches.jobs.list()) if (j.status?.phase === 'Queued') note('Job', j);
+    for (const n of caches.notebooks.list()) if (!n.status?.admission) note('Notebook', n);
+    for (const m of caches.modelServices.list()) note('ModelService', m);
+    return out;
   }
 
   const controller = manager.addController({
@@ -348,10 +462,13 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       if (started - lastCycleEnd < minCycleGapMs) return { requeueAfterMs: minCycleGapMs - (started - lastCycleEnd) };
       const shrinking = caches.modelServices.list().filter((ms) => ms.status?.admission && servingReplicas(ms) < ms.status.admission.replicas);
       await inParallel(shrinking, writeConcurrency, (ms) => releaseServing(ms, started));
-      const result = admissionCycle({ pending: pending(started), active: active(), pools: pools(), quotas: quotas(), policies: caches.policies.list() });
+      const result = admissionCycle({ pending: pending(started), active: active(), pools: pools(), quotas: quotas(), policies: caches.policies.list(), preempting: preempting() });
       metrics.cycle(result, manager.clock.now() - started);
+      // Victims first: their quota frees the moment their status says so.
+      await inParallel(result.preempted, writeConcurrency, (p) => preempt(p, started).then(() => undefined));
       await inParallel(result.admitted, writeConcurrency, (a) => admit(a, started));
-      await inParallel(waitingWrites(result.waiting, started), writeConcurrency, ({ w, reasonChanged }) => tellWaiting(w, started, reasonChanged));
+      const waiting = [...result.waiting, ...unclassified];
+      await inParallel(waitingWrites(waiting, started), writeConcurrency, ({ w, reasonChanged }) => tellWaiting(w, started, reasonChanged));
       lastCycleEnd = manager.clock.now();
       for (const key of messageWrittenAt.keys()) if (!lookup(key)) messageWrittenAt.delete(key);
       // Jobs in backoff become eligible by time alone.
@@ -373,6 +490,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     .watches(caches.quotas, cycle)
     .watches(caches.policies, cycle)
     .watches(caches.pools, cycle)
-    .watches(caches.specs, cycle);
+    .watches(caches.specs, cycle)
+    .watches(caches.priorityClasses, cycle);
   return controller;
 }

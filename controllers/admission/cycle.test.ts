@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DevicePolicy, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseResources } from '../../apis/quantity.js';
-import { admissionCycle, type CycleInput, type PendingWorkload } from './cycle.js';
+import { admissionCycle, type CycleInput, type CycleResult, type PendingWorkload } from './cycle.js';
 import type { NodeState } from './placement.js';
 import { quotaState } from './quota.js';
 
@@ -15,6 +15,8 @@ const job = (name: string, pods: number, gpusPerPod: number, extra: Partial<Pend
   pool: 'gpu',
   podSets: [{ task: 'worker', count: pods, requests: parseResources({ 'nvidia.com/gpu': gpusPerPod, cpu: 4 }), path: 'spec.tasks[0]' }],
   requireQuota: false,
+  mayPreempt: true,
+  preemptible: true,
   ...extra,
 });
 
@@ -24,6 +26,9 @@ const quota = (gpus: number): Quota => ({
   metadata: { name: 'default', namespace: 'team-a' },
   spec: { hard: { 'nvidia.com/gpu': gpus } },
 });
+
+/** What a waiting workload is told, without its place in the queue. */
+const verdicts = (r: CycleResult) => r.waiting.map(({ key, reason, message }) => ({ key, reason, message }));
 
 function input(pending: PendingWorkload[], nodes: NodeState[], extra: Partial<CycleInput> = {}): CycleInput {
   return {
@@ -44,7 +49,7 @@ describe('admissionCycle', () => {
       }),
     );
     expect(r.admitted.map((a) => a.key)).toEqual(['team-a/a', 'team-a/b']);
-    expect(r.waiting).toEqual([
+    expect(verdicts(r)).toEqual([
       { key: 'team-a/c', reason: 'QuotaExceeded', message: 'waiting for Quota default: nvidia.com/gpu 8 in use + 4 requested > 8 hard' },
     ]);
   });
@@ -78,7 +83,7 @@ describe('admissionCycle', () => {
   ])('says why a gang does not fit when $name', ({ pending, nodes, message }) => {
     const r = admissionCycle(input(pending, nodes));
     expect(r.admitted).toEqual([]);
-    expect(r.waiting.at(-1)).toEqual({ key: pending.at(-1)!.key, reason: 'InsufficientCapacity', message });
+    expect(r.waiting.at(-1)).toMatchObject({ key: pending.at(-1)!.key, reason: 'InsufficientCapacity', message });
   });
 
   it('admits by priority, then age', () => {
@@ -95,7 +100,7 @@ describe('admissionCycle', () => {
   it('counts admitted-but-unbound pods of earlier admissions as taken', () => {
     const unbound = [{ task: 'worker', count: 1, requests: parseResources({ 'nvidia.com/gpu': 8, cpu: 4 }) }];
     const r = admissionCycle(
-      input([job('next', 1, 8)], [node('n1', 8)], { active: [{ namespace: 'team-b', pool: 'gpu', total: parseResources({ 'nvidia.com/gpu': 8 }), unbound }] }),
+      input([job('next', 1, 8)], [node('n1', 8)], { active: [{ namespace: 'team-b', pool: 'gpu', total: parseResources({ 'nvidia.com/gpu': 8 }), priority: 0, admittedAt: 0, preemptible: true, bound: [], unbound }] }),
     );
     expect(r.admitted).toEqual([]);
     expect(r.waiting[0]!.reason).toBe('InsufficientCapacity');
@@ -118,7 +123,7 @@ describe('admissionCycle', () => {
     const labelled: NodeState = { ...node('n1', 8), labels: { 'gpu.product': 'a100' } };
     const r = admissionCycle(input([job('ok', 1, 4, { createdAt: 1 }), job('too-big', 1, 8, { createdAt: 2 })], [labelled], { policies: [policy] }));
     expect(r.admitted.map((a) => [a.key, a.podSets[0]!.nodeSelector])).toEqual([['team-a/ok', { 'gpu.product': 'a100' }]]);
-    expect(r.waiting).toEqual([
+    expect(verdicts(r)).toEqual([
       { key: 'team-a/too-big', reason: 'DevicePolicyDenied', message: 'requests 8 nvidia.com/gpu per pod, more than the 4 per pod that DevicePolicy gpus allows' },
     ]);
   });
@@ -130,14 +135,14 @@ describe('admissionCycle', () => {
   ])('fails closed on $name', ({ hard, requireQuota, want }) => {
     const q: Quota = { ...quota(0), spec: { hard } };
     const r = admissionCycle(input([job('a', 1, 4, { requireQuota })], [node('n1', 8)], { quotas: new Map([['team-a', [quotaState(q)]]]) }));
-    if (want) expect(r.waiting).toEqual([{ key: 'team-a/a', ...want }]);
+    if (want) expect(verdicts(r)).toEqual([{ key: 'team-a/a', ...want }]);
     else expect(r.admitted.map((a) => a.key)).toEqual(['team-a/a']);
   });
 
   it('counts pods charged to a workspace outside any pool against its overall quota', () => {
-    const charged = { namespace: 'team-a', pool: '', total: parseResources({ 'nvidia.com/gpu': 6 }), unbound: [] };
+    const charged = { namespace: 'team-a', pool: '', total: parseResources({ 'nvidia.com/gpu': 6 }), priority: 0, admittedAt: 0, preemptible: false, bound: [], unbound: [] };
     const r = admissionCycle(input([job('a', 1, 4)], [node('n1', 8)], { active: [charged], quotas: new Map([['team-a', [quotaState(quota(8))]]]) }));
-    expect(r.waiting).toEqual([{ key: 'team-a/a', reason: 'QuotaExceeded', message: 'waiting for Quota default: nvidia.com/gpu 6 in use + 4 requested > 8 hard' }]);
+    expect(verdicts(r)).toEqual([{ key: 'team-a/a', reason: 'QuotaExceeded', message: 'waiting for Quota default: nvidia.com/gpu 6 in use + 4 requested > 8 hard' }]);
   });
 
   it('judges a scale-up by its added replicas for quota, by the whole gang for a per-job device maximum', () => {
@@ -147,11 +152,11 @@ describe('admissionCycle', () => {
       job(name, added, 1, { wholeGang: [{ task: 'server', count: held + added, requests, path: 'spec' }] });
     const r = admissionCycle(input([scaleUp('to-4', 3, 1), scaleUp('to-5', 4, 1)], [node('n1', 8)], { policies: [policy] }));
     expect(r.admitted.map((a) => [a.key, a.podSets[0]!.count])).toEqual([['team-a/to-4', 1]]);
-    expect(r.waiting).toEqual([{ key: 'team-a/to-5', reason: 'DevicePolicyDenied', message: 'requests 5 nvidia.com/gpu in total, more than the 4 per job that DevicePolicy gpus allows' }]);
+    expect(verdicts(r)).toEqual([{ key: 'team-a/to-5', reason: 'DevicePolicyDenied', message: 'requests 5 nvidia.com/gpu in total, more than the 4 per job that DevicePolicy gpus allows' }]);
   });
 
   it('names a missing pool', () => {
-    expect(admissionCycle(input([job('a', 1, 1, { pool: 'tpu' })], [])).waiting).toEqual([
+    expect(verdicts(admissionCycle(input([job('a', 1, 1, { pool: 'tpu' })], [])))).toEqual([
       { key: 'team-a/a', reason: 'PoolNotFound', message: 'ResourcePool tpu does not exist' },
     ]);
   });

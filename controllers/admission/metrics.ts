@@ -13,6 +13,7 @@ export class AdmissionMetrics {
   private readonly attempts: Counter<'result' | 'reason'>;
   private readonly wait: Histogram;
   private readonly cycleDuration: Histogram;
+  private readonly preemptions: Counter<'reason'>;
 
   constructor(registry: Registry, caches: Pick<SchedulingCaches, 'jobs' | 'quotas'>) {
     this.attempts = new Counter({
@@ -31,6 +32,12 @@ export class AdmissionMetrics {
       name: 'octopus_admission_cycle_duration_seconds',
       help: 'Time to compute one admission cycle (excluding status writes).',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    this.preemptions = new Counter({
+      name: 'octopus_preemptions_total',
+      help: 'Jobs preempted, by reason: LowerPriority (same workspace) or QuotaReclaimed (borrowed quota taken back).',
+      labelNames: ['reason'],
       registers: [registry],
     });
     new Gauge({
@@ -73,6 +80,10 @@ export class AdmissionMetrics {
     const since = workload.kind === 'Job' ? (workload as Job).status?.queuedAt : (workload.metadata.creationTimestamp as unknown as string | undefined);
     const queuedAt = since ? Date.parse(since) : undefined;
     if (queuedAt !== undefined) this.wait.observe(Math.max(0, now - queuedAt) / 1000);
+  }
+
+  preempted(reason: string): void {
+    this.preemptions.inc({ reason });
   }
 
   cycle(result: CycleResult, ms: number): void {

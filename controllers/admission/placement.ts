@@ -13,6 +13,11 @@ export interface NodeState {
   labels: Readonly<Record<string, string>>;
   /** Allocatable minus what bound, unfinished pods request. */
   free: Resources;
+  /**
+   * Requests of bound pods on their way out (terminating, or of a workload that no longer holds a
+   * reservation, e.g. preempted): room that frees soon. Not part of `free`.
+   */
+  releasing?: Resources;
 }
 
 export interface Placement {

@@ -18,6 +18,13 @@ export interface QuotaState {
   budgetCost?: bigint;
   consumedHours: Resources;
   consumedCost: bigint;
+  /** Quotas of one cohort lend each other unused hard limits. */
+  cohort?: string;
+  /** Most it may hold above hard (per resource; absent: whatever the cohort lends). */
+  borrowingLimit: Resources;
+  /** Most of its hard it lends (per resource; absent: all of it). */
+  lendingLimit: Resources;
+  weight: number;
 }
 
 export function quotaState(q: Quota, used?: { total: Resources; byPool: Map<string, Resources> }): QuotaState {
@@ -29,7 +36,11 @@ export function quotaState(q: Quota, used?: { total: Resources; byPool: Map<stri
     poolUsed: used?.byPool ?? new Map((q.status?.pools ?? []).map((p) => [p.name, parseResources(p.used)])),
     consumedHours: parseResources(q.status?.consumed),
     consumedCost: q.status?.cost ? parseQuantity(q.status.cost) : 0n,
+    borrowingLimit: parseResources(q.spec.borrowingLimit),
+    lendingLimit: parseResources(q.spec.lendingLimit),
+    weight: q.spec.weight ?? 1,
   };
+  if (q.spec.cohort) state.cohort = q.spec.cohort;
   if (q.spec.budget?.resourceHours) state.budgetHours = parseResources(q.spec.budget.resourceHours);
   if (q.spec.budget?.cost) state.budgetCost = parseQuantity(q.spec.budget.cost);
   return state;
@@ -73,18 +84,41 @@ function limitsFor(q: QuotaState, pool: string): { scope: string; hard: Resource
   return out;
 }
 
-/** Requests no amount of waiting can satisfy: the gang alone exceeds a hard limit. */
-export function neverFits(quotas: readonly QuotaState[], pool: string, total: Resources): QuotaProblem[] {
+/**
+ * The most a gang may ever hold under `q`'s overall limit of `resource`: hard, plus what it may
+ * borrow from its cohort (unbounded here when no borrowingLimit names it: what the cohort lends is
+ * decided at admission). Workloads that cannot be preempted never borrow.
+ */
+function ceiling(q: QuotaState, resource: string, mayBorrow: boolean): bigint | undefined {
+  const hard = q.hard.get(resource)!;
+  if (!mayBorrow || q.cohort === undefined) return hard;
+  const borrow = q.borrowingLimit.get(resource);
+  return borrow === undefined ? undefined : hard + borrow;
+}
+
+/** Requests no amount of waiting can satisfy: the gang alone exceeds a hard limit (plus what it may borrow). */
+export function neverFits(quotas: readonly QuotaState[], pool: string, total: Resources, { mayBorrow = true }: { mayBorrow?: boolean } = {}): QuotaProblem[] {
   const problems: QuotaProblem[] = [];
   for (const q of quotas) {
-    for (const { scope, hard } of limitsFor(q, pool)) {
-      for (const e of exceeded(total, hard)) {
-        problems.push({
-          quota: q.name,
-          reason: 'QuotaExceeded',
-          message: `requests ${display(e.resource, e.requested)} ${e.resource}, more than the ${display(e.resource, e.limit)} that ${scope} allows`,
-        });
-      }
+    for (const [resource] of q.hard) {
+      const limit = ceiling(q, resource, mayBorrow);
+      const requested = total.get(resource) ?? 0n;
+      if (limit === undefined || requested <= limit) continue;
+      const hard = q.hard.get(resource)!;
+      const borrowing = limit > hard ? ` (${display(resource, hard)} hard + ${display(resource, limit - hard)} borrowingLimit)` : '';
+      problems.push({
+        quota: q.name,
+        reason: 'QuotaExceeded',
+        message: `requests ${display(resource, requested)} ${resource}, more than the ${display(resource, limit)}${borrowing} that Quota ${q.name} allows`,
+      });
+    }
+    const poolHard = q.poolHard.get(pool);
+    for (const e of poolHard ? exceeded(total, poolHard) : []) {
+      problems.push({
+        quota: q.name,
+        reason: 'QuotaExceeded',
+        message: `requests ${display(e.resource, e.requested)} ${e.resource}, more than the ${display(e.resource, e.limit)} that Quota ${q.name} in pool ${pool} allows`,
+      });
     }
   }
   return problems;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addUsage, decide, requeueBackoffMs, type JobStatus, type ObservedPod } from './lifecycle.js';
+import { addUsage, decide, preempted, requeueBackoffMs, type JobStatus, type ObservedPod } from './lifecycle.js';
 
 const t0 = Date.parse('2026-11-28T10:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -207,5 +207,32 @@ describe('addUsage', () => {
   it('adds resource-seconds since admission to what was used before', () => {
     const status = admitted({ usage: { 'nvidia.com/gpu': '100' } });
     expect(addUsage(status, t0 + 30_000)).toEqual({ 'nvidia.com/gpu': '160' });
+  });
+});
+
+describe('preempted', () => {
+  const running = makeJob({ status: admitted({ phase: 'Running', retries: 1, requeues: 2, startTime: iso(t0), usage: { 'nvidia.com/gpu': '100' } }) });
+  const status = preempted(running, t0 + 60_000, 'LowerPriority', 'preempted by Job team-a/urgent (priority 1000)');
+
+  it('requeues at once with a new attempt, its usage accounted and its reservation gone', () => {
+    expect(status).toMatchObject({ phase: 'Queued', attempt: 1, preemptions: 1, queuedAt: iso(t0 + 60_000), usage: { 'nvidia.com/gpu': '220' } });
+    expect(status.admission).toBeUndefined();
+    expect(status.backoffUntil).toBeUndefined();
+  });
+
+  it('is neither a failure nor a retry nor a requeue with backoff', () => {
+    expect({ retries: status.retries, requeues: status.requeues }).toEqual({ retries: 1, requeues: 2 });
+  });
+
+  it('says who preempted it, on Preempted, Admitted and Running', () => {
+    for (const type of ['Preempted', 'Admitted', 'Running']) {
+      expect(cond(status, type)).toMatchObject({ reason: 'LowerPriority', message: 'preempted by Job team-a/urgent (priority 1000)' });
+    }
+    expect(cond(status, 'Preempted')!.status).toBe('True');
+  });
+
+  it('then its pods of the old attempt are deleted, and none are created while it queues', () => {
+    const d = decide({ ...running, status }, [pod('worker', 0, 'Running'), pod('worker', 1, 'Pending')], t0 + 61_000);
+    expect({ deletePods: d.deletePods, createPods: d.createPods, phase: d.status.phase }).toEqual({ deletePods: ['train-worker-0', 'train-worker-1'], createPods: false, phase: 'Queued' });
   });
 });

@@ -109,6 +109,25 @@ function requeue(ctx: Ctx, reason: string, message: string): void {
   event(ctx, 'Warning', reason, `${message}; requeued (requeue ${requeues})`);
 }
 
+/**
+ * The status of a job its admission preempted: the reservation ends (usage accounted) and the job
+ * queues again at once — no backoff, no retry or requeue counted: being preempted is not its fault.
+ * The Job controller then deletes the pods of the old attempt (gracefully).
+ */
+export function preempted(job: Job, now: number, reason: string, message: string): JobStatus {
+  const ctx: Ctx = { job, now, status: structuredClone(job.status ?? {}), events: [] };
+  release(ctx, false);
+  ctx.status.preemptions = (ctx.status.preemptions ?? 0) + 1;
+  ctx.status.attempt = (ctx.status.attempt ?? 0) + 1;
+  ctx.status.phase = 'Queued';
+  ctx.status.queuedAt = rfc3339(now);
+  delete ctx.status.backoffUntil;
+  condition(ctx, C.Preempted, 'True', reason, message);
+  condition(ctx, C.Admitted, 'False', reason, message);
+  condition(ctx, C.Running, 'False', reason, message);
+  return ctx.status;
+}
+
 function finish(ctx: Ctx, phase: 'Succeeded' | 'Failed', reason: string, message: string): void {
   release(ctx, true);
   ctx.status.phase = phase;
@@ -216,6 +235,8 @@ export function decide(job: Job, pods: ObservedPod[], now: number, opts: { outpu
     return decision();
   }
 
+  // Queued again (preempted, or requeued while pods were still being made): no pod may stay.
+  if (phase === 'Queued') return decision({ deletePods: live.map((p) => p.name) });
   if (phase === undefined || !activePhases.includes(phase) || !ctx.status.admission) return decision();
 
   const attempt = ctx.status.attempt ?? 0;

@@ -11,7 +11,7 @@ describe('examples/', () => {
   it('covers every Octopus kind', () => {
     const kinds = new Set(octopusDocuments.map((d) => d.doc.kind));
     expect([...kinds].sort()).toEqual(
-      ['Algorithm', 'Dataset', 'DevicePolicy', 'Image', 'Job', 'ModelService', 'Notebook', 'Quota', 'ResourcePool', 'ResourceSpec', 'Workspace'].sort(),
+      ['Algorithm', 'Dataset', 'DevicePolicy', 'Image', 'Job', 'ModelService', 'Notebook', 'Quota', 'ResourcePool', 'ResourceSpec', 'WorkloadPriorityClass', 'Workspace'].sort(),
     );
   });
 

@@ -234,6 +234,7 @@ export const JobAdmission = obj(
     ),
     total: describe(ResourceList, 'Total reserved for the gang.'),
     priority: opt(int({ description: 'Value of its priority class when admitted; preemption compares these.', minimum: -1000000, maximum: 1000000 })),
+    borrowed: opt(bool({ description: "Admitted beyond the workspace's hard limits, on quota lent by its cohort: preempted when a lender needs it back." })),
   },
   { description: 'The reservation made when the job was admitted; frozen until released.' },
 );
