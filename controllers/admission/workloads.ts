@@ -116,8 +116,41 @@ export function reservations({ jobs, notebooks, modelServices, chargedPods, buil
   return out;
 }
 
+export interface WaitingWorkload {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  pool: string;
+  /** Its place in its pool's queue, as the admission controller last wrote it. */
+  position?: number;
+  /** Why it waits (the Admitted condition's message). */
+  message?: string;
+  createdAt: string;
+}
+
+function waitingAs(kind: WorkloadKind, obj: Job | Notebook | ModelService, pool: string): WaitingWorkload {
+  const admitted = (obj.status?.conditions as { type: string; message?: string }[] | undefined)?.find((c) => c.type === 'Admitted');
+  return {
+    kind,
+    namespace: obj.metadata.namespace!,
+    name: obj.metadata.name!,
+    pool,
+    ...(obj.status?.position !== undefined ? { position: obj.status.position } : {}),
+    ...(admitted?.message ? { message: admitted.message } : {}),
+    createdAt: String(obj.metadata.creationTimestamp ?? ''),
+  };
+}
+
 /** Workloads waiting for admission: queued jobs, notebooks that may run but hold nothing, model services short of their replicas. */
-export function waitingCount({ jobs, notebooks, modelServices }: Pick<Holders, 'jobs' | 'notebooks' | 'modelServices'>): number {
-  const servicesShort = modelServices.filter((ms) => (ms.status?.admission?.replicas ?? 0) < servingReplicas(ms)).length;
-  return jobs.filter((j) => j.status?.phase === 'Queued').length + notebooks.filter((n) => !n.spec.suspend && !n.status?.admission && n.status?.phase === 'Pending').length + servicesShort;
+export function waitingWorkloads({ jobs, notebooks, modelServices }: Pick<Holders, 'jobs' | 'notebooks' | 'modelServices'>): WaitingWorkload[] {
+  return [
+    ...jobs.filter((j) => j.status?.phase === 'Queued' && !j.spec.suspend).map((j) => waitingAs('Job', j, j.spec.pool)),
+    ...notebooks.filter((n) => !n.spec.suspend && !n.status?.admission && n.status?.phase === 'Pending').map((n) => waitingAs('Notebook', n, n.spec.pool)),
+    ...modelServices.filter((ms) => (ms.status?.admission?.replicas ?? 0) < servingReplicas(ms)).map((ms) => waitingAs('ModelService', ms, ms.status?.admission?.pool ?? ms.spec.pool)),
+  ];
+}
+
+/** The waiting workload considered first: the lowest position, then the oldest. */
+export function headOfLine(waiting: readonly WaitingWorkload[]): WaitingWorkload | undefined {
+  return [...waiting].sort((a, b) => (a.position ?? Infinity) - (b.position ?? Infinity) || a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name))[0];
 }

@@ -1,6 +1,7 @@
 /** ResourcePool controller: nodes selected by the resource tag label, their capacity and use. */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import type { ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, ModelService, Notebook, ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { waitingWorkloads } from '../admission/workloads.js';
 import type { ControllerSetup } from '../context.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import { matchesLabels, poolNodeSelector } from '../cluster/nodes.js';
@@ -8,11 +9,11 @@ import { octopus } from '../resources.js';
 import { objectKey, semanticEqual } from '../runtime/index.js';
 import { poolStatus } from './status.js';
 
-/** Pod churn moves inUse constantly; a pool's status is rewritten at most this often for it alone. */
+/** Pod churn moves inUse and admissions move the queue constantly; a pool's status is rewritten at most this often for them alone. */
 const minStatusIntervalMs = 10_000;
 
 export const setupResourcePoolController: ControllerSetup = ({ manager, options }) => {
-  const { pools, nodes, pods } = schedulingCaches(manager);
+  const { pools, nodes, pods, jobs, notebooks, modelServices } = schedulingCaches(manager);
   const tag = { key: options.resourceTagKey, valuePrefix: options.resourceTagValuePrefix };
   const lastWrite = new Map<string, number>();
   const nodesOf = (pool: ResourcePool): V1Node[] => nodes.list().filter((n) => matchesLabels(n.metadata?.labels, poolNodeSelector(pool, tag)));
@@ -34,8 +35,11 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
         }
         const members = nodesOf(pool);
         const onNodes = members.flatMap((n) => pods.byIndex(podIndexes.node, n.metadata!.name!));
-        const status = poolStatus(pool, members, onNodes, manager.clock.now());
-        const onlyUseMoved = pool.status !== undefined && semanticEqual({ ...pool.status, inUse: undefined, summary: undefined }, { ...status, inUse: undefined, summary: undefined });
+        const waiting = waitingWorkloads({ jobs: jobs.list(), notebooks: notebooks.list(), modelServices: modelServices.list() }).filter((w) => w.pool === pool.metadata.name);
+        const status = poolStatus(pool, members, onNodes, waiting, manager.clock.now());
+        // Use and the queue move with every pod and admission; the rest (nodes, readiness) is written at once.
+        const moving = (s: typeof status) => ({ ...s, inUse: undefined, summary: undefined, pending: undefined, headOfLine: undefined });
+        const onlyUseMoved = pool.status !== undefined && semanticEqual(moving(pool.status), moving(status));
         const since = manager.clock.now() - (lastWrite.get(key) ?? 0);
         if (onlyUseMoved && since < minStatusIntervalMs) return { requeueAfterMs: minStatusIntervalMs - since };
         const { changed } = await manager.client.updateStatusIfChanged(octopus.ResourcePool, pool, status);
@@ -44,5 +48,8 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
     })
     .watches(pools)
     .watches(nodes, () => pools.list().map(objectKey))
-    .watches(pods, (pod: V1Pod) => poolsOfNode(pod.spec?.nodeName));
+    .watches(pods, (pod: V1Pod) => poolsOfNode(pod.spec?.nodeName))
+    .watches(jobs, (job: Job) => [job.spec.pool])
+    .watches(notebooks, (nb: Notebook) => [nb.spec.pool])
+    .watches(modelServices, (ms: ModelService) => [ms.status?.admission?.pool ?? ms.spec.pool]);
 };

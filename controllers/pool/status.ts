@@ -5,6 +5,7 @@ import { ResourcePoolConditions, ResourcePoolReasons } from '../../apis/octopus.
 import { addResources, display, formatResources, isDeviceResource, parseResources, type Resources } from '../../apis/quantity.js';
 import { setCondition, type Condition } from '../runtime/index.js';
 import { isTerminal, nodeReady, podRequests } from '../cluster/nodes.js';
+import { headOfLine, type WaitingWorkload } from '../admission/workloads.js';
 
 export type PoolStatus = NonNullable<ResourcePool['status']>;
 
@@ -14,7 +15,15 @@ function devicesSummary(inUse: Resources, allocatable: Resources): string | unde
   return devices.map((d) => `${display(d, inUse.get(d) ?? 0n)}/${display(d, allocatable.get(d)!)} ${d}`).join(', ');
 }
 
-export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnNodes: readonly V1Pod[], now: number): PoolStatus {
+/** Room on a pool's status for why its head of line waits. */
+const headOfLineMax = 1024;
+
+function describeHead(head: WaitingWorkload): string {
+  const text = `${head.kind} ${head.namespace}/${head.name}${head.message ? `: ${head.message}` : ''}`;
+  return text.length > headOfLineMax ? `${text.slice(0, headOfLineMax - 1)}…` : text;
+}
+
+export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnNodes: readonly V1Pod[], waiting: readonly WaitingWorkload[], now: number): PoolStatus {
   const ready = nodes.filter(nodeReady);
   const capacity = addResources(...nodes.map((n) => parseResources(n.status?.capacity as Record<string, string>)));
   const allocatable = addResources(...ready.map((n) => parseResources(n.status?.allocatable as Record<string, string>)));
@@ -26,6 +35,7 @@ export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnN
         ? (['False', ResourcePoolReasons.NoReadyNodes, `none of ${nodes.length} nodes is Ready`] as const)
         : (['True', ResourcePoolReasons.NodesReady, `${ready.length} of ${nodes.length} nodes Ready`] as const);
   const accelerators = devicesSummary(inUse, allocatable);
+  const head = headOfLine(waiting);
   return {
     observedGeneration: pool.metadata.generation,
     conditions: setCondition(pool.status?.conditions as Condition[] | undefined, { type: ResourcePoolConditions.Ready, status, reason, message }, pool.metadata.generation, now),
@@ -34,6 +44,8 @@ export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnN
     capacity: formatResources(capacity),
     allocatable: formatResources(allocatable),
     inUse: formatResources(inUse),
+    pending: waiting.length,
+    ...(head ? { headOfLine: describeHead(head) } : {}),
     summary: { nodes: `${ready.length}/${nodes.length}`, ...(accelerators ? { accelerators } : {}) },
   };
 }

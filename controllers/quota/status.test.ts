@@ -101,4 +101,24 @@ describe('quotaStatus', () => {
     expect(onlyAccountingMoved(sortKeys(first) as typeof first, later)).toBe(true);
     expect(onlyAccountingMoved(first, quotaStatus(quota(first), holders([...jobs, job('b', 'Running', 1)]), t0 + 60_000))).toBe(false);
   });
+
+  it('shows the queue: how many wait and which is considered first, by position', () => {
+    const waiting = (name: string, position?: number): Job => {
+      const j = job(name, 'Queued');
+      return { ...j, metadata: { ...j.metadata, creationTimestamp: `2026-11-28T09:0${name.length}:00Z` as unknown as Date }, status: { ...j.status, ...(position ? { position } : {}) } };
+    };
+    const s = quotaStatus(quota(), holders([waiting('third', 7), waiting('first', 2), waiting('unplaced'), job('a', 'Running', 4)]), t0);
+    expect({ queued: s.queued, headOfLine: s.headOfLine }).toEqual({ queued: 3, headOfLine: 'Job/first' });
+  });
+
+  it.each<{ name: string; spec: Partial<Quota['spec']>; gpus: number; want: { share: string; borrowed?: Record<string, string> } }>([
+    { name: 'half its GPUs in use', spec: {}, gpus: 4, want: { share: '0.5' } },
+    { name: 'half its GPUs at weight 2', spec: { weight: 2 }, gpus: 4, want: { share: '0.25' } },
+    { name: 'borrowing 4 GPUs in a cohort', spec: { cohort: 'research' }, gpus: 12, want: { share: '1.5', borrowed: { 'nvidia.com/gpu': '4' } } },
+    { name: 'nothing in use', spec: { cohort: 'research' }, gpus: 0, want: { share: '0' } },
+  ])('reports share and borrowing with $name', ({ spec, gpus, want }) => {
+    const q = quota();
+    const s = quotaStatus({ ...q, spec: { ...q.spec, ...spec } }, holders(gpus > 0 ? [job('a', 'Running', gpus)] : []), t0);
+    expect({ share: s.share, ...(s.borrowed ? { borrowed: s.borrowed } : {}) }).toEqual(want);
+  });
 });

@@ -6,9 +6,9 @@
  */
 import type { Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { QuotaConditions, QuotaReasons } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addResources, display, formatDecimal, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+import { addResources, display, formatDecimal, formatQuantity, formatResources, isDeviceResource, parseQuantity, parseResources, subtractResources, type Resources } from '../../apis/quantity.js';
 import { budgetProblems, quotaState } from '../admission/quota.js';
-import { reservations, waitingCount, type Holders } from '../admission/workloads.js';
+import { headOfLine, reservations, waitingWorkloads, type Holders } from '../admission/workloads.js';
 import { semanticEqual, setCondition, type Condition } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 
@@ -24,6 +24,13 @@ function sumDevices(r: Resources): bigint {
 
 function usedOfHard(name: string, used: bigint, hard: bigint | undefined): string | undefined {
   return hard === undefined ? undefined : `${display(name, used)}/${display(name, hard)}`;
+}
+
+/** Weighted dominant-resource share, as the admission queue orders workspaces by it (6 decimals). */
+function share(used: Resources, hard: Resources, weight: number): string {
+  let dominant = 0;
+  for (const [k, h] of hard) if (h > 0n) dominant = Math.max(dominant, Number(used.get(k) ?? 0n) / Number(h));
+  return (dominant / weight).toFixed(6).replace(/\.?0+$/, '') || '0';
 }
 
 export function quotaStatus(quota: Quota, holders: Holders, now: number): QuotaStatus {
@@ -50,12 +57,19 @@ export function quotaStatus(quota: Quota, holders: Holders, now: number): QuotaS
     accelerators: hardDevices === undefined ? undefined : `${formatQuantity(sumDevices(used))}/${formatQuantity(hardDevices)}`,
   };
 
+  const waiting = waitingWorkloads(holders);
+  const head = headOfLine(waiting);
+  const borrowed = new Map([...subtractResources(used, hard)].filter(([k, v]) => v > 0n && hard.has(k)));
+
   const status: QuotaStatus = {
     observedGeneration: quota.metadata.generation,
     used: formatResources(used),
     pools: [...byPool].sort(([a], [b]) => a.localeCompare(b)).map(([name, u]) => ({ name, used: formatResources(u) })),
     admitted: active.filter((r) => r.kind !== 'Pod').length,
-    queued: waitingCount(holders),
+    queued: waiting.length,
+    ...(head ? { headOfLine: `${head.kind}/${head.name}` } : {}),
+    ...(quota.spec.cohort && borrowed.size > 0 ? { borrowed: formatResources(borrowed) } : {}),
+    share: share(used, hard, quota.spec.weight ?? 1),
     consumed: formatResources(consumed),
     cost: formatDecimal(cost),
     costPerHour: formatDecimal(costPerHour),
