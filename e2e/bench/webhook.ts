@@ -41,11 +41,11 @@ const clientCore = 0;
 
 // ---------------------------------------------------------------- the cluster as the caches hold it
 
-/** The example DevicePolicy, ResourceSpecs, Quota and assets, plus 50 workspaces' Quotas and Datasets. */
+/** The example DevicePolicy, ResourceSpecs, priority classes, Workspaces, Quota and assets, plus 50 workspaces' Quotas and Datasets. */
 function cacheObjects(): KubernetesObject[] {
   const examples = validExamples()
     .flatMap((f) => f.documents)
-    .filter((d) => ['DevicePolicy', 'ResourceSpec', 'Quota', 'Dataset', 'Algorithm', 'Image', 'Model'].includes(d.kind));
+    .filter((d) => ['DevicePolicy', 'ResourceSpec', 'WorkloadPriorityClass', 'Workspace', 'Quota', 'Dataset', 'Algorithm', 'Image', 'Model'].includes(d.kind));
   const perWorkspace = Array.from({ length: workspaces }, (_, i) => `team-${i}`).flatMap((ns) => [
     makeQuota('default', { hard: { 'nvidia.com/gpu': 64, cpu: 512, memory: '4Ti' }, budget: { resourceHours: { 'nvidia.com/gpu': 50_000 } } }, { used: { 'nvidia.com/gpu': 24, cpu: 200, memory: '1Ti' }, consumed: { 'nvidia.com/gpu': 1234 } }, ns),
     makeQuota('gpu-a100', { hard: {}, pools: [{ name: 'gpu-a100', hard: { 'nvidia.com/gpu': 32 } }] }, undefined, ns),

@@ -9,7 +9,7 @@ import { octopusResource } from '../../controllers/resources.js';
 import type { Informer, InformerFactory } from '../../controllers/runtime/index.js';
 import { assetKinds, byIngressHost, byNamespace, cacheLookups, exposedKinds, ingressHostKeys, namespaceOf, type Caches, type ExposedWorkload, type Lookups } from './lookups.js';
 
-export const cachedKinds = ['Quota', 'DevicePolicy', 'ResourceSpec', 'ResourcePool', 'Workspace', ...assetKinds, ...exposedKinds] as const;
+export const cachedKinds = ['Quota', 'DevicePolicy', 'ResourceSpec', 'ResourcePool', 'WorkloadPriorityClass', 'Workspace', ...assetKinds, ...exposedKinds] as const;
 export type CachedKind = (typeof cachedKinds)[number];
 
 /** What the webhook process needs from its caches: start them, wait for their first list, stop them. */
@@ -43,6 +43,7 @@ export class WebhookCaches implements AdmissionCaches {
       devicePolicies: informers.DevicePolicy,
       resourceSpecs: informers.ResourceSpec,
       pools: informers.ResourcePool,
+      priorityClasses: informers.WorkloadPriorityClass,
       workspaces: informers.Workspace,
       workloads: { Notebook: informers.Notebook, ModelService: informers.ModelService },
       assets: { Dataset: informers.Dataset, Algorithm: informers.Algorithm, Model: informers.Model, Image: informers.Image },

@@ -16,6 +16,7 @@ import {
   Quota,
   ResourcePool,
   ResourceSpec,
+  WorkloadPriorityClass,
   Workspace,
   type KindDefinition,
 } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
@@ -24,6 +25,7 @@ import type { Mutator, MutatorRegistry, Validator, ValidatorRegistry } from '../
 import { kindKey, type WebhookKind } from '../registration.js';
 import { kindValidator, type Check, type KindRules } from './check.js';
 import { validateAdmittedService } from './admitted-service.js';
+import { validateLendingLimit } from './cohort.js';
 import { validateDevicePolicy } from './device-policy.js';
 import { validateIngressHost } from './hosts.js';
 import { validateImageBuild } from './image-build.js';
@@ -31,6 +33,7 @@ import { validateAdmittedJob, validateAdmittedNotebook } from './immutability.js
 import type { Lookups } from './lookups.js';
 import { validateMembers } from './members.js';
 import { validatePodMetadata } from './pod-metadata.js';
+import { validatePriorityClass, warnPriorityValueChanged } from './priority-class.js';
 import { validateQuota, warnQuotaLowered } from './quota.js';
 import { validateResources } from './resources.js';
 import { validateVisibility } from './visibility.js';
@@ -47,7 +50,7 @@ const rules = (fields: AnyCheck[], policy: AnyCheck[] = []): KindRules<never> =>
 function kindRules(platform: Platform): Map<KindDefinition, KindRules<never>> {
   const hosts = validateIngressHost(platform.ingressDomain);
   const gangs = rememberedGangs();
-  const gangPolicy: AnyCheck[] = [validateWorkspacePools, validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
+  const gangPolicy: AnyCheck[] = [validateWorkspacePools, validatePriorityClass, validateVisibility, validateQuota(gangs), validateDevicePolicy(gangs)];
   return new Map<KindDefinition, KindRules<never>>([
     [Dataset, rules([warnAsset], [validateStorage])],
     [Algorithm, rules([warnAsset], [validateStorage])],
@@ -56,11 +59,12 @@ function kindRules(platform: Platform): Map<KindDefinition, KindRules<never>> {
     [Job, rules([validateResources, validateAdmittedJob, warnJob], [...gangPolicy, validateStorage])],
     [Notebook, rules([validateResources, validateAdmittedNotebook], [...gangPolicy, validateStorage, hosts])],
     [ModelService, rules([validateResources, validateAdmittedService], [...gangPolicy, hosts])],
-    [Quota, rules([validateResources, warnQuotaLowered])],
-    [Workspace, rules([validateMembers, warnWorkspace])],
+    [Quota, rules([validateResources, validateLendingLimit, warnQuotaLowered])],
+    [Workspace, rules([validateMembers, validateLendingLimit, warnWorkspace])],
     [ResourcePool, rules([])],
     [ResourceSpec, rules([validateResources])],
     [DevicePolicy, rules([])],
+    [WorkloadPriorityClass, rules([warnPriorityValueChanged])],
   ]);
 }
 

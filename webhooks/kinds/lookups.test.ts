@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ObjectStore } from '../../controllers/runtime/store.js';
-import type { Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { lookupsOf, makeAsset, makeDevicePolicy, makeQuota, makeResourceSpec } from '../testing/octopus.js';
+import { apiVersion, type Quota, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { lookupsOf, makeAsset, makeDevicePolicy, makePriorityClass, makeQuota, makeResourceSpec } from '../testing/octopus.js';
 import { byNamespace, cacheLookups, namespaceOf, type ObjectCache } from './lookups.js';
 
 describe('cacheLookups', () => {
@@ -19,7 +19,7 @@ describe('cacheLookups', () => {
     const quotas = new ObjectStore<Quota>();
     quotas.addIndex(byNamespace, namespaceOf);
     const empty: ObjectCache<never> = new ObjectStore<never>();
-    const lookups = cacheLookups({ quotas, devicePolicies: empty, resourceSpecs: empty, pools: empty, workspaces: empty, workloads: { Notebook: empty, ModelService: empty }, assets: { Dataset: empty, Algorithm: empty, Model: empty, Image: empty } });
+    const lookups = cacheLookups({ quotas, devicePolicies: empty, resourceSpecs: empty, pools: empty, priorityClasses: empty, workspaces: empty, workloads: { Notebook: empty, ModelService: empty }, assets: { Dataset: empty, Algorithm: empty, Model: empty, Image: empty } });
     quotas.upsert(makeQuota('gpu', { hard: { 'nvidia.com/gpu': 8 } }));
     const [first] = lookups.quotas('team-a');
     expect(lookups.quotas('team-a')[0]).toBe(first);
@@ -43,5 +43,15 @@ describe('cacheLookups', () => {
     expect(lookups.visibility(kind, 'shared', 'x')).toBe(want);
     expect(lookups.visibility(kind, 'team-a', 'x')).toBeUndefined();
     expect(lookups.visibility('Algorithm', 'shared', 'x')).toBeUndefined();
+  });
+
+  it("finds priority classes, and the ones a namespace's Workspace lists (none where no Workspace owns it)", () => {
+    const workspace = (name: string, spec: Workspace['spec']): Workspace => ({ apiVersion, kind: 'Workspace', metadata: { name }, spec });
+    const lookups = lookupsOf([makePriorityClass('urgent', 1000), workspace('team-a', { priorityClasses: ['urgent'] }), workspace('team-b', {})]);
+    expect(lookups.priorityClass('urgent')?.spec.value).toBe(1000);
+    expect(lookups.priorityClass('standard')).toBeUndefined();
+    expect(lookups.workspacePriorityClasses('team-a')).toEqual(['urgent']);
+    expect(lookups.workspacePriorityClasses('team-b')).toEqual([]);
+    expect(lookups.workspacePriorityClasses('scratch')).toBeUndefined();
   });
 });

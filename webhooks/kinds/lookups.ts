@@ -4,7 +4,7 @@
  * tests and the benchmark, plain ObjectStores fill the same views.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { DevicePolicy, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, Visibility, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, Visibility, WorkloadPriorityClass, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { quotaState, type QuotaState } from '../../controllers/admission/quota.js';
 import { storagePolicyOf, type StoragePolicy } from '../../controllers/assets/storage-policy.js';
 
@@ -19,6 +19,10 @@ export interface Lookups {
   resourceSpec(name: string): ResourceSpec | undefined;
   /** A ResourcePool: its default requests and prices complete a workload's gang. */
   pool(name: string): ResourcePool | undefined;
+  /** A WorkloadPriorityClass, or undefined when there is none of that name. */
+  priorityClass(name: string): WorkloadPriorityClass | undefined;
+  /** The priority classes the Workspace of `namespace` lets its workloads name (spec.priorityClasses; empty when unset); undefined when no Workspace owns it. */
+  workspacePriorityClasses(namespace: string): readonly string[] | undefined;
   /** Whether every resource a workload of `namespace` requests must be limited by a Quota (the Workspace's spec.requireQuota; false where no Workspace owns it). */
   requireQuota(namespace: string): boolean;
   /** An asset's visibility, or undefined when it does not exist (yet). */
@@ -65,6 +69,7 @@ export interface Caches {
   devicePolicies: ObjectCache<DevicePolicy>;
   resourceSpecs: ObjectCache<ResourceSpec>;
   pools: ObjectCache<ResourcePool>;
+  priorityClasses: ObjectCache<WorkloadPriorityClass>;
   workspaces: ObjectCache<Workspace>;
   /** Need the {@link byIngressHost} index. */
   workloads: Readonly<Record<(typeof exposedKinds)[number], ObjectCache<ExposedWorkload>>>;
@@ -91,6 +96,7 @@ export function cacheLookups(caches: Caches): Lookups {
     devicePolicies: () => caches.devicePolicies.list(),
     resourceSpec: (name) => caches.resourceSpecs.get(name),
     pool: (name) => caches.pools.get(name),
+    priorityClass: (name) => caches.priorityClasses.get(name),
     requireQuota(namespace) {
       const ws = caches.workspaces.get(namespace);
       return ws !== undefined && ws.spec.requireQuota !== false;
@@ -103,6 +109,10 @@ export function cacheLookups(caches: Caches): Lookups {
     // A Workspace owns the namespace of its own name.
     workspacePools: (namespace) => caches.workspaces.get(namespace)?.spec.pools ?? [],
     workspaceHosts: (namespace) => caches.workspaces.get(namespace)?.spec.hosts ?? [],
+    workspacePriorityClasses(namespace) {
+      const ws = caches.workspaces.get(namespace);
+      return ws === undefined ? undefined : (ws.spec.priorityClasses ?? []);
+    },
     ingressClaims(host, domain) {
       const derived = host.endsWith(`.${domain}`) ? [host.slice(0, host.length - domain.length)] : [];
       return [host, ...derived].flatMap((key) => exposedKinds.flatMap((kind) => caches.workloads[kind].byIndex(byIngressHost, key)));

@@ -52,6 +52,8 @@ function amountsOf(kind: string, obj: WithResources): Amounts {
         lists: [
           { path: 'spec.hard', value: spec.hard, wholeDevices: true },
           ...(spec.pools ?? []).map((p, i) => ({ path: `spec.pools[${i}].hard`, value: p.hard, wholeDevices: true })),
+          { path: 'spec.borrowingLimit', value: spec.borrowingLimit, wholeDevices: true },
+          { path: 'spec.lendingLimit', value: spec.lendingLimit, wholeDevices: true },
           { path: 'spec.budget.resourceHours', value: spec.budget?.resourceHours, wholeDevices: false },
         ],
         scalars: [],

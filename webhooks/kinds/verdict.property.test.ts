@@ -2,11 +2,13 @@
 // ModelServices — tasks from ResourceSpecs or inline requests, pools with and without default requests —
 // against random Quotas (overall and per pool) and DevicePolicies, the validator the webhook serves for
 // the kind refuses exactly the errors the pure admission functions (neverFits, deviceViolations) give for
-// the gang built here from the generated numbers, and admits exactly when they give none.
+// the gang built here from the generated numbers, and admits exactly when they give none. Each workload
+// also names a priority class of a known standing (listed by its Workspace or not, existing or not,
+// allowing preemptible: false or not), whose refusal joins the others and never replaces them.
 import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import fc from 'fast-check';
-import type { DevicePolicy, Job, ModelService, Notebook, Quota, ResourcePool, ResourceSpec } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { DevicePolicy, Job, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, WorkloadPriorityClass, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseResources, type Resources } from '../../apis/quantity.js';
 import { deviceViolations } from '../../controllers/admission/device-policy.js';
 import { gangTotal, type PodSet } from '../../controllers/admission/gang.js';
@@ -26,6 +28,20 @@ const specs: Record<string, Record<string, string>> = {
 const pools: Record<string, { defaults: Record<string, string> }> = { 'gpu-a100': { defaults: { cpu: '2', memory: '4Gi' } }, cpu: { defaults: { cpu: '100m', memory: '128Mi' } } };
 
 const cachedSpecs: ResourceSpec[] = Object.entries(specs).map(([name, requests]) => ({ apiVersion, kind: 'ResourceSpec', metadata: { name }, spec: { resources: { requests } } }));
+/** The classes a workload may name, by standing: what the Workspace lists and the cluster has. */
+const classes = {
+  standard: { listed: true, exists: true, allowNonPreemptible: false },
+  production: { listed: true, exists: true, allowNonPreemptible: true },
+  batch: { listed: false, exists: true, allowNonPreemptible: true },
+  retired: { listed: true, exists: false, allowNonPreemptible: false },
+} as const;
+type ClassName = keyof typeof classes;
+const classNames = Object.keys(classes) as ClassName[];
+const cachedClasses: WorkloadPriorityClass[] = classNames
+  .filter((name) => classes[name].exists)
+  .map((name) => ({ apiVersion, kind: 'WorkloadPriorityClass', metadata: { name }, spec: { value: 100, allowNonPreemptible: classes[name].allowNonPreemptible } }));
+const cachedWorkspace: Workspace = { apiVersion, kind: 'Workspace', metadata: { name: namespace }, spec: { priorityClasses: classNames.filter((name) => classes[name].listed) } };
+
 const cachedPools: ResourcePool[] = [
   { apiVersion, kind: 'ResourcePool', metadata: { name: 'gpu-a100' }, spec: { defaultRequests: pools['gpu-a100']!.defaults } },
   { apiVersion, kind: 'ResourcePool', metadata: { name: 'cpu' }, spec: {} },
@@ -63,6 +79,8 @@ const caseShape = fc.record({
   serviceReplicas: fc.integer({ min: 1, max: 20 }),
   quotas: fc.array(quotaShape, { maxLength: 2 }),
   policy: policyShape,
+  priorityClass: fc.option(fc.constantFrom(...classNames), { nil: undefined }),
+  nonPreemptible: fc.boolean(),
 });
 type Case = typeof caseShape extends fc.Arbitrary<infer T> ? T : never;
 
@@ -88,18 +106,20 @@ function resourcesField(t: TaskShape): { resourceSpec: string } | { resources: {
 function workload(c: Case): { object: Job | Notebook | ModelService; podSets: (PodSet & { path: string })[]; gangPath: string } {
   const metadata = { name: 'w', namespace };
   const image = { reference: 'registry.example.com/x:1' };
+  const priority = c.priorityClass ? { priorityClassName: c.priorityClass } : {};
   if (c.kind === 'Job') {
     const tasks = c.tasks.map((t, i) => ({ name: `t${i}`, replicas: t.replicas, ...resourcesField(t) }));
     const podSets = c.tasks.map((t, i) => ({ task: `t${i}`, count: t.replicas, requests: expectedRequests(t, c.pool), path: `spec.tasks[${i}]` }));
-    return { object: { apiVersion, kind: 'Job', metadata, spec: { image, pool: c.pool, tasks } }, podSets, gangPath: 'spec.tasks' };
+    const spec = { image, pool: c.pool, ...priority, ...(c.nonPreemptible ? { preemptible: false } : {}), tasks };
+    return { object: { apiVersion, kind: 'Job', metadata, spec }, podSets, gangPath: 'spec.tasks' };
   }
   const [t] = c.tasks as [TaskShape];
   const field = resourcesField(t);
   const path = 'resourceSpec' in field ? 'spec.resourceSpec' : 'spec.resources';
   if (c.kind === 'Notebook') {
-    return { object: { apiVersion, kind: 'Notebook', metadata, spec: { image, pool: c.pool, ...field } }, podSets: [{ task: 'notebook', count: 1, requests: expectedRequests(t, c.pool), path }], gangPath: path };
+    return { object: { apiVersion, kind: 'Notebook', metadata, spec: { image, pool: c.pool, ...priority, ...field } }, podSets: [{ task: 'notebook', count: 1, requests: expectedRequests(t, c.pool), path }], gangPath: path };
   }
-  const spec = { model: { name: 'm', version: 'v1' }, image, pool: c.pool, replicas: c.serviceReplicas, ...field };
+  const spec = { model: { name: 'm', version: 'v1' }, image, pool: c.pool, replicas: c.serviceReplicas, ...priority, ...field };
   return { object: { apiVersion, kind: 'ModelService', metadata, spec }, podSets: [{ task: 'server', count: c.serviceReplicas, requests: expectedRequests(t, c.pool), path }], gangPath: path };
 }
 
@@ -119,14 +139,25 @@ function cache(c: Case): { objects: KubernetesObject[]; quotas: Quota[]; policie
     ...(p.allowed ? { allowedWorkspaces: [...p.allowed] } : {}),
   };
   const policies: DevicePolicy[] = rule ? [{ apiVersion, kind: 'DevicePolicy', metadata: { name: 'gpus' }, spec: { rules: [rule] } }] : [];
-  return { objects: [...cachedSpecs, ...cachedPools, ...quotas, ...policies], quotas, policies };
+  return { objects: [...cachedSpecs, ...cachedPools, ...cachedClasses, cachedWorkspace, ...quotas, ...policies], quotas, policies };
+}
+
+/** What the class the case names, by its standing, must be refused for. */
+function priorityErrors(c: Case): FieldError[] {
+  const standing = c.priorityClass && classes[c.priorityClass];
+  if (standing && !standing.listed) return [{ path: 'spec.priorityClassName', message: expect.stringContaining(`Workspace ${namespace} may use only priority classes`) as unknown as string }];
+  if (standing && !standing.exists) return [{ path: 'spec.priorityClassName', message: `WorkloadPriorityClass ${c.priorityClass} does not exist` }];
+  if (c.kind !== 'Job' || !c.nonPreemptible || standing?.allowNonPreemptible) return [];
+  return [{ path: 'spec.preemptible', message: expect.any(String) as unknown as string }];
 }
 
 const key = (e: FieldError) => `${e.path}: ${e.message}`;
+const priorityPaths = new Set(['spec.priorityClassName', 'spec.preemptible']);
+const partition = <T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] => [items.filter(test), items.filter((i) => !test(i))];
 
 describe('the webhook verdict on gangs', () => {
   it("refuses exactly what admission's pure functions refuse, for random Jobs, Notebooks and ModelServices", async () => {
-    const seen = { admitted: 0, quota: 0, device: 0 };
+    const seen = { admitted: 0, quota: 0, device: 0, priority: 0 };
     await fc.assert(
       fc.asyncProperty(caseShape, async (c) => {
         const { object, podSets, gangPath } = workload(c);
@@ -140,10 +171,14 @@ describe('the webhook verdict on gangs', () => {
         if (!parsed.ok) throw new Error(parsed.message);
         const validator = octopusAdmission(lookupsOf(objects)).validators[kindKey(c.kind)]!;
         const verdict = await validator.validate(parsed.context);
-        expect(verdict.errors.map(key).sort()).toEqual(want.map(key).sort());
-        if (want.length === 0) seen.admitted++;
+        const priority = priorityErrors(c);
+        const [priorityGot, got] = partition(verdict.errors, (e) => priorityPaths.has(e.path));
+        expect(got.map(key).sort()).toEqual(want.map(key).sort());
+        expect(priorityGot).toEqual(priority);
+        if (want.length === 0 && priority.length === 0) seen.admitted++;
         if (want.some((e) => e.path === gangPath)) seen.quota++;
         if (want.some((e) => e.path !== gangPath)) seen.device++;
+        if (priority.length > 0) seen.priority++;
       }),
       { numRuns: 3_000 },
     );
@@ -151,5 +186,6 @@ describe('the webhook verdict on gangs', () => {
     expect(seen.admitted).toBeGreaterThan(300);
     expect(seen.quota).toBeGreaterThan(300);
     expect(seen.device).toBeGreaterThan(300);
+    expect(seen.priority).toBeGreaterThan(300);
   }, 120_000);
 });

@@ -15,6 +15,7 @@ import {
   type Notebook,
   type Quota,
   type ResourceSpec,
+  type WorkloadPriorityClass,
 } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { TaskSpec } from '../../controllers/admission/gang.js';
 import { ObjectStore } from '../../controllers/runtime/store.js';
@@ -60,6 +61,10 @@ export function makeResourceSpec(name: string, requests: Resources, extra: Parti
   return { apiVersion, kind: 'ResourceSpec', metadata: { name }, spec: { resources: { requests }, ...extra } };
 }
 
+export function makePriorityClass(name: string, value: number, extra: Partial<WorkloadPriorityClass['spec']> = {}): WorkloadPriorityClass {
+  return { apiVersion, kind: 'WorkloadPriorityClass', metadata: { name }, spec: { value, ...extra } };
+}
+
 export function makeDataset(ns: string, name: string, visibility?: 'Private' | 'Public'): Dataset {
   return { apiVersion, kind: 'Dataset', metadata: { name, namespace: ns }, spec: { ...(visibility ? { visibility } : {}), versions: [{ name: 'v1', source: { pvc: { claimName: name } } }] } };
 }
@@ -71,7 +76,7 @@ export function makeAsset(kind: AssetKind, ns: string, name: string, visibility?
 
 /** Lookups over ObjectStores holding `objects`, through the code that serves the informers' caches. */
 export function lookupsOf(objects: readonly KubernetesObject[]): Lookups {
-  const stores = new Map<string, ObjectStore<KubernetesObject>>(['Quota', 'DevicePolicy', 'ResourceSpec', 'ResourcePool', 'Workspace', ...assetKinds, ...exposedKinds].map((k) => [k, new ObjectStore()]));
+  const stores = new Map<string, ObjectStore<KubernetesObject>>(['Quota', 'DevicePolicy', 'ResourceSpec', 'ResourcePool', 'WorkloadPriorityClass', 'Workspace', ...assetKinds, ...exposedKinds].map((k) => [k, new ObjectStore()]));
   // Each store holds one kind; the lookups read them as that kind.
   const store = (kind: string) => stores.get(kind) as unknown as ObjectStore<never>;
   store('Quota').addIndex(byNamespace, namespaceOf);
@@ -86,6 +91,7 @@ export function lookupsOf(objects: readonly KubernetesObject[]): Lookups {
     devicePolicies: store('DevicePolicy'),
     resourceSpecs: store('ResourceSpec'),
     pools: store('ResourcePool'),
+    priorityClasses: store('WorkloadPriorityClass'),
     workspaces: store('Workspace'),
     workloads: { Notebook: store('Notebook'), ModelService: store('ModelService') },
     assets: { Dataset: store('Dataset'), Algorithm: store('Algorithm'), Model: store('Model'), Image: store('Image') },
