@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { describeBuildAttacks } from './builds.js';
 import { describeNetworkAttacks } from './network.js';
+import { describePriorityAttacks } from './priority.js';
 import { describeQuotaAttacks } from './quota.js';
 import { describeSpecTamperingAttacks } from './spec-tampering.js';
 import { describeStorageAttacks } from './storage.js';
@@ -33,4 +34,5 @@ describe('attacks on tenant isolation and quota', () => {
   describeNetworkAttacks(current);
   describeStorageAttacks(current);
   describeQuotaAttacks(current);
+  describePriorityAttacks(current);
 });

@@ -68,9 +68,9 @@ export function describeSpecTamperingAttacks(world: () => AttackWorld): void {
         const applied = await w.tryApply(job(w.ns, name, 'gpu-a100'));
         expect(applied).toContain('spec.pool: may not change while the job is admitted');
         // The rest of what admission decided on is frozen too.
-        const grown = await w.tryApply(job(w.ns, name, 'cpu', { replicas: 4 }, { priority: 1000 }));
+        const grown = await w.tryApply(job(w.ns, name, 'cpu', { replicas: 4 }, { priorityClassName: 'standard' }));
         expect(grown).toContain('spec.tasks: may not change');
-        expect(grown).toContain('spec.priority: may not change');
+        expect(grown).toContain('spec.priorityClassName: may not change');
 
         const after = await w.read<Job>(ref(w, name));
         expect({ pool: after?.spec.pool, admitted: after?.status?.admission?.pool, replicas: after?.spec.tasks[0]?.replicas }).toEqual({ pool: 'cpu', admitted: 'cpu', replicas: 1 });

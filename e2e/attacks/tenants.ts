@@ -1,7 +1,7 @@
 /**
  * The attack suite's world: the platform running as `npm run up` runs it (webhook server and
- * controller as their own processes), the admin examples (pools, specs, device policy), and two
- * tenants. The attacker, `mallory`, is a member of `atk-a` and holds only `octopus-edit` there
+ * controller as their own processes), the admin examples (pools, specs, device policy, priority
+ * classes), and two tenants; the attacker's workspace allows the classes low and standard only. The attacker, `mallory`, is a member of `atk-a` and holds only `octopus-edit` there
  * (through the Workspace's RoleBinding); `atk-b` belongs to someone else. Every attack is performed
  * with the attacker's own identity (API impersonation), never the admin's.
  */
@@ -15,6 +15,8 @@ import { apiErrorMessage, eventually, testKubeConfig } from '../harness/kube.js'
 export const attacker = 'mallory';
 export const attackerNamespace = 'atk-a';
 export const victimNamespace = 'atk-b';
+/** The priority classes of the admin examples both workspaces list; urgent and production they do not. */
+export const attackerPriorityClasses = ['low', 'standard'];
 
 export interface AttackWorld {
   /** The cluster admin (setup, and reading what an attack left behind). */
@@ -45,7 +47,7 @@ export function impersonating(admin: KubeConfig, user: string): KubeConfig {
   return kc;
 }
 
-function tenant(name: string, members: NonNullable<Workspace['spec']['members']>): Workspace {
+function tenant(name: string, members: NonNullable<Workspace['spec']['members']>, priorityClasses: string[]): Workspace {
   return {
     apiVersion: `${group}/${version}`,
     kind: 'Workspace',
@@ -53,13 +55,14 @@ function tenant(name: string, members: NonNullable<Workspace['spec']['members']>
     spec: {
       members,
       pools: ['gpu-a100', 'cpu'],
+      priorityClasses,
       quota: { hard: { 'nvidia.com/gpu': 16, cpu: 64, memory: '256Gi' } },
       deletionPolicy: 'Delete',
     },
   };
 }
 
-/** The admin examples (pools, specs, device policy): cluster-scoped, no Workspace. */
+/** The admin examples (pools, specs, device policy, priority classes): cluster-scoped, no Workspace. */
 function adminExamples(): KubeManifest[] {
   return validExamples()
     .filter((f) => f.file.startsWith('examples/00-admin/'))
@@ -75,8 +78,8 @@ export async function setUpAttackWorld(): Promise<AttackWorld> {
   const admin = testKubeConfig();
   await startOctopus(admin, () => {});
   for (const doc of adminExamples()) await serverSideApply(admin, doc as KubernetesObject, 'octopus-attacks');
-  await serverSideApply(admin, tenant(attackerNamespace, [{ name: attacker, role: 'member' }]) as KubernetesObject, 'octopus-attacks');
-  await serverSideApply(admin, tenant(victimNamespace, [{ name: 'victoria', role: 'owner' }]) as KubernetesObject, 'octopus-attacks');
+  await serverSideApply(admin, tenant(attackerNamespace, [{ name: attacker, role: 'member' }], attackerPriorityClasses) as KubernetesObject, 'octopus-attacks');
+  await serverSideApply(admin, tenant(victimNamespace, [{ name: 'victoria', role: 'owner' }], attackerPriorityClasses) as KubernetesObject, 'octopus-attacks');
   const member = impersonating(admin, attacker);
   // Ready once the attacker's RoleBinding works: the attacker can list Jobs in their namespace.
   await eventually(`${attacker} may use ${attackerNamespace}`, async () => {
