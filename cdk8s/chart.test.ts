@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { conditional, fileBlock, rawValue, renderTemplate, yamlBlock } from './helm.js';
+import { allKinds, group } from '../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { renderChartFiles } from './synth.js';
 import { defaultValues, valuesJsonSchema } from './values.js';
 
@@ -122,7 +123,7 @@ describe('the generated chart', () => {
   it('ships an Argo CD health check for every kind', () => {
     const doc = parseAllDocuments(file('argocd/health-checks.yaml'))[0]!.toJS() as { configs: { cm: Record<string, string> } };
     const keys = Object.keys(doc.configs.cm);
-    expect(keys).toHaveLength(12);
+    expect(keys.sort()).toEqual(allKinds.map((k) => `resource.customizations.health.${group}_${k.kind}`).sort());
     expect(doc.configs.cm['resource.customizations.health.octopus.openi.pcl.cn_Job']).toContain('if obj.status.phase == "Failed" then\n    hs.status = "Degraded"');
   });
 });

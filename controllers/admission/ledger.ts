@@ -127,6 +127,7 @@ export class Ledger {
         if (asked > 0n && inUse + asked > hard) {
           problems.push({
             quota: q.name,
+            pool,
             reason: 'QuotaExceeded',
             message: `waiting for Quota ${q.name} in pool ${pool}: ${r} ${display(r, inUse)} in use + ${display(r, asked)} requested > ${display(r, hard)} hard`,
           });

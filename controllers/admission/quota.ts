@@ -48,6 +48,8 @@ export function quotaState(q: Quota, used?: { total: Resources; byPool: Map<stri
 
 export interface QuotaProblem {
   quota: string;
+  /** Set when the limit is the Quota's for one pool (never borrowed), not its overall hard. */
+  pool?: string;
   reason: 'QuotaExceeded' | 'BudgetExhausted';
   message: string;
 }
@@ -77,10 +79,10 @@ export function budgetProblems(quotas: readonly QuotaState[]): QuotaProblem[] {
   return problems;
 }
 
-function limitsFor(q: QuotaState, pool: string): { scope: string; hard: Resources; used: Resources }[] {
-  const out = [{ scope: `Quota ${q.name}`, hard: q.hard, used: q.used }];
+function limitsFor(q: QuotaState, pool: string): { scope: string; hard: Resources; used: Resources; pool?: string }[] {
+  const out: { scope: string; hard: Resources; used: Resources; pool?: string }[] = [{ scope: `Quota ${q.name}`, hard: q.hard, used: q.used }];
   const poolHard = q.poolHard.get(pool);
-  if (poolHard) out.push({ scope: `Quota ${q.name} in pool ${pool}`, hard: poolHard, used: q.poolUsed.get(pool) ?? new Map() });
+  if (poolHard) out.push({ scope: `Quota ${q.name} in pool ${pool}`, hard: poolHard, used: q.poolUsed.get(pool) ?? new Map(), pool });
   return out;
 }
 
@@ -128,12 +130,13 @@ export function neverFits(quotas: readonly QuotaState[], pool: string, total: Re
 export function notNow(quotas: readonly QuotaState[], pool: string, total: Resources): QuotaProblem[] {
   const problems: QuotaProblem[] = [];
   for (const q of quotas) {
-    for (const { scope, hard, used } of limitsFor(q, pool)) {
+    for (const { scope, hard, used, pool: limitedPool } of limitsFor(q, pool)) {
       for (const e of exceeded(addResources(used, total), hard)) {
         const inUse = used.get(e.resource) ?? 0n;
         const asked = total.get(e.resource) ?? 0n;
         problems.push({
           quota: q.name,
+          ...(limitedPool !== undefined ? { pool: limitedPool } : {}),
           reason: 'QuotaExceeded',
           message:
             `waiting for ${scope}: ${e.resource} ${display(e.resource, inUse)} in use + ` +

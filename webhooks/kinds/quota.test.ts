@@ -44,6 +44,30 @@ describe('validateQuota', () => {
       want: allowed('nvidia.com/gpu 2 of 16 (Quota gpu)'),
     },
     {
+      name: 'allows a preemptible Job of a cohort Quota above hard, up to what it may borrow',
+      cache: [gpuQuota(8, { cohort: 'research', borrowingLimit: { 'nvidia.com/gpu': 8 } })],
+      ctx: createContext(gpus(4, 4)),
+      want: allowed('nvidia.com/gpu 16 of 8 (Quota gpu)', ['spec.tasks: borrows from cohort research if its members lend enough, else queues until quota frees up, waiting for Quota gpu: nvidia.com/gpu 0 in use + 16 requested > 8 hard']),
+    },
+    {
+      name: 'denies a cohort Job beyond hard plus borrowingLimit, naming both',
+      cache: [gpuQuota(8, { cohort: 'research', borrowingLimit: { 'nvidia.com/gpu': 8 } })],
+      ctx: createContext(gpus(4, 5)),
+      want: denied('spec.tasks', 'requests 20 nvidia.com/gpu, more than the 16 (8 hard + 8 borrowingLimit) that Quota gpu allows'),
+    },
+    {
+      name: 'denies a Job that may not be preempted above hard: it never borrows',
+      cache: [gpuQuota(8, { cohort: 'research' })],
+      ctx: createContext({ ...gpus(4, 3), spec: { ...gpus(4, 3).spec, preemptible: false } }),
+      want: denied('spec.tasks', 'requests 12 nvidia.com/gpu, more than the 8 that Quota gpu allows'),
+    },
+    {
+      name: 'denies a ModelService above hard in a cohort: serving never borrows',
+      cache: [gpuQuota(16, { cohort: 'research' }), ...specs],
+      ctx: createContext(service(3, 'gpu-8x')),
+      want: denied('spec.resourceSpec', 'requests 24 nvidia.com/gpu, more than the 16 that Quota gpu allows'),
+    },
+    {
       name: 'allows any gang where no Quota applies',
       cache: [makeQuota('elsewhere', { hard: { 'nvidia.com/gpu': 1 } }, undefined, 'team-b')],
       ctx: createContext(gpus(4, 4)),

@@ -6,9 +6,9 @@
  * its reservation) but worth a warning. Where the Workspace requires quota, a gang asking for a
  * resource no Quota names is warned about: it is legal (an admin may add the Quota later) but waits.
  */
-import type { Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, Quota } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { display, parseResources, type Resources } from '../../apis/quantity.js';
-import { budgetProblems, neverFits, noQuotaMessage, notNow, unlimitedResources, type QuotaState } from '../../controllers/admission/quota.js';
+import { budgetProblems, neverFits, noQuotaMessage, notNow, unlimitedResources, type QuotaProblem, type QuotaState } from '../../controllers/admission/quota.js';
 import type { FieldError } from '../admission.js';
 import type { Check } from './check.js';
 import { changedGang, workloadGang, type GangWorkload, type Gangs, type WorkloadGang } from './workload.js';
@@ -27,11 +27,18 @@ export function validateQuota(gangs: Gangs = workloadGang): Check<GangWorkload> 
     const unlimited = lookups.requireQuota(namespace) ? unlimitedResources(quotas, gang.pool, gang.total) : [];
     const noQuota = unlimited.length > 0 ? [`${gang.path}: waits (NoQuota): ${noQuotaMessage(namespace, unlimited)}`] : [];
     if (quotas.length === 0) return { errors: [], ...(noQuota.length > 0 ? { warnings: noQuota } : {}), auditAnnotations: { [quotaAnnotation]: `allowed: no Quota in namespace ${namespace}${uncounted}` } };
-    const errors: FieldError[] = neverFits(quotas, gang.pool, gang.total).map((p) => ({ path: gang.path, message: p.message }));
+    // Only a Job that may be preempted borrows from a cohort: anything else must fit its hard limits.
+    const mayBorrow = ctx.kind.kind === 'Job' && (ctx.object as Job).spec.preemptible !== false;
+    const errors: FieldError[] = neverFits(quotas, gang.pool, gang.total, { mayBorrow }).map((p) => ({ path: gang.path, message: p.message }));
     // A spent budget stops new work; an update of existing work was paid for when it was admitted.
     if (ctx.operation === 'CREATE') errors.push(...budgetProblems(quotas).map((p) => ({ path: 'metadata.namespace', message: p.message })));
     if (errors.length > 0) return { errors, auditAnnotations: { [quotaAnnotation]: `denied: ${errors.map((e) => e.message).join('; ')}` } };
-    const warnings = [...noQuota, ...notNow(quotas, gang.pool, gang.total).map((p) => `${gang.path}: queues until quota frees up, ${p.message}`)];
+    const cohortOf = new Map(quotas.map((q) => [q.name, q.cohort]));
+    const waits = (p: QuotaProblem) => {
+      const cohort = mayBorrow && p.pool === undefined ? cohortOf.get(p.quota) : undefined;
+      return cohort ? `${gang.path}: borrows from cohort ${cohort} if its members lend enough, else queues until quota frees up, ${p.message}` : `${gang.path}: queues until quota frees up, ${p.message}`;
+    };
+    const warnings = [...noQuota, ...notNow(quotas, gang.pool, gang.total).map(waits)];
     return { errors: [], warnings, auditAnnotations: { [quotaAnnotation]: `allowed: ${usage(quotas, gang)}${uncounted}` } };
   };
 }
