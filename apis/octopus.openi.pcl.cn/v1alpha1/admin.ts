@@ -398,7 +398,11 @@ export const WorkloadPriorityClass = defineKind({
     'An admin-defined priority for Jobs, Notebooks and ModelServices: workloads name it in spec.priorityClassName where their Workspace allows it (spec.priorityClasses). Its value orders the queue within a workspace and decides preemption.',
   spec: obj(
     {
-      value: int({ description: 'Higher goes first within a workspace and may preempt lower.', minimum: -1000000, maximum: 1000000 }),
+      value: int({
+        description: 'Higher goes first within a workspace and may preempt lower. A change applies to waiting workloads at once; admitted Jobs keep the value they were admitted with (status.admission.priority).',
+        minimum: -1000000,
+        maximum: 1000000,
+      }),
       description: opt(description),
       preemptionPolicy: opt(
         enumOf(PreemptionPolicies, {
