@@ -1,13 +1,15 @@
 /**
  * How a kind's rules become its Validator. Rules run in tiers — the CRD schema, then field rules in code
  * (422 Invalid), then policy (403 Forbidden) — and a tier runs only over an object the tiers before it
- * found clean, so code never meets a shape the schema forbids. On UPDATE an error the old object has too
+ * found clean, so code never meets a shape the schema forbids. Behind the apiserver, which applies the CRD
+ * schema before it calls a validating webhook, the schema tier shrinks to what the apiserver leaves out. On UPDATE an error the old object has too
  * is dropped (ratcheting, as the apiserver does for CRD schemas): tightening a rule or a Quota must not
  * block unrelated edits such as a controller removing its finalizer.
  */
 import { validatorFor } from '../../apis/octopus.openi.pcl.cn/v1alpha1/validation.js';
 import type { KindDefinition } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { AdmissionContext, DenialReason, FieldError, Validator, Verdict } from '../admission.js';
+import { integerFormats } from './integer-formats.js';
 import type { Lookups } from './lookups.js';
 
 /** A CREATE or an UPDATE: the requests the webhooks are registered for. */
@@ -49,9 +51,17 @@ function errorsBefore<T>(ctx: Extract<WriteContext<T>, { operation: 'UPDATE' }>,
   }
 }
 
-export function kindValidator<T>(def: KindDefinition, rules: KindRules<T>, lookups: Lookups): Validator<T> {
+/**
+ * Who has judged an object against its CRD schema (structure, list-map keys, CEL rules) by the time it is
+ * validated. `apiserver`: a request the apiserver sends, after it applied the schema; only the integer
+ * formats it does not enforce are judged again. `nobody`: a file or object that never went through an
+ * apiserver (examples/, offline validation); the whole schema is judged.
+ */
+export type SchemaJudged = 'apiserver' | 'nobody';
+
+export function kindValidator<T>(def: KindDefinition, rules: KindRules<T>, lookups: Lookups, schema: SchemaJudged = 'nobody'): Validator<T> {
   const tiers: { checks: readonly Check<T>[]; reason: DenialReason }[] = [
-    { checks: [structure<T>(def)], reason: 'Invalid' },
+    { checks: [schema === 'apiserver' ? integerFormats<T>(def) : structure<T>(def)], reason: 'Invalid' },
     { checks: rules.fields, reason: 'Invalid' },
     { checks: rules.policy, reason: 'Forbidden' },
   ];

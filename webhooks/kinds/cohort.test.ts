@@ -27,21 +27,22 @@ describe('validateLendingLimit', () => {
   });
 });
 
-describe('cohort limits through the served validator', () => {
+describe('cohort limits through the validator', () => {
   const admission = octopusAdmission(lookupsOf([]));
+  const offline = octopusAdmission(lookupsOf([]), undefined, { schemaJudgedBy: 'nobody' });
 
-  // The CRD's CEL rules, which the webhook evaluates as the apiserver does.
+  // The CRD's CEL rules: the apiserver applies them before the served webhook is called; offline validation evaluates them as it does.
   it.each([
     { field: 'borrowingLimit', message: 'borrowingLimit needs a cohort to borrow from' },
     { field: 'lendingLimit', message: 'lendingLimit needs a cohort to lend to' },
   ])('refuses $field without a cohort, naming the field', async ({ field, message }) => {
     const quota = makeQuota('default', { hard, [field]: { cpu: 8 } });
-    const verdict = await admission.validators.quota!.validate(createContext(quota));
+    const verdict = await offline.validators.quota!.validate(createContext(quota));
     expect(verdict).toMatchObject({ reason: 'Invalid', errors: [{ path: `spec.${field}`, message: expect.stringContaining(message) as unknown as string }] });
   });
 
   it("refuses them without a cohort in a Workspace's quota too", async () => {
-    const verdict = await admission.validators.workspace!.validate(createContext(workspace({ hard, borrowingLimit: { cpu: 8 } })));
+    const verdict = await offline.validators.workspace!.validate(createContext(workspace({ hard, borrowingLimit: { cpu: 8 } })));
     expect(verdict.errors).toEqual([{ path: 'spec.quota.borrowingLimit', message: expect.stringContaining('borrowingLimit needs a cohort to borrow from') as unknown as string }]);
   });
 

@@ -1,6 +1,7 @@
 // examples/ through the webhooks' validators, as the apiserver would send them: every valid example is
 // admitted, and every examples/invalid/ file is denied with its expected path and message — the rules only
-// the webhooks enforce, and the schema's too (the webhook judges the schema as the apiserver does).
+// the webhooks enforce, and, offline, the schema's too (judged as the apiserver does). Served webhooks leave
+// the schema to the apiserver: they must answer the rules only webhooks enforce exactly as offline.
 import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { kindByName } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
@@ -10,6 +11,7 @@ import { parseAdmissionReview, verdictResponse, type AdmissionResponse } from '.
 import { kindKey } from '../registration.js';
 import { admissionReview, lookupsOf, namespace } from '../testing/octopus.js';
 import { cachedKinds } from './caches.js';
+import type { SchemaJudged } from './check.js';
 import { octopusAdmission } from './index.js';
 import type { Lookups } from './lookups.js';
 
@@ -21,10 +23,10 @@ function asStored(doc: KubeManifest): KubeManifest {
   return doc.status === undefined ? stored : { ...stored, status: doc.status };
 }
 
-async function admit(lookups: Lookups, object: KubeManifest, oldObject?: KubeManifest): Promise<AdmissionResponse> {
+async function admit(lookups: Lookups, object: KubeManifest, oldObject?: KubeManifest, schemaJudgedBy: SchemaJudged = 'nobody'): Promise<AdmissionResponse> {
   const parsed = parseAdmissionReview(admissionReview(asStored(object), oldObject && asStored(oldObject)));
   if (!parsed.ok) throw new Error(parsed.message);
-  const validator = octopusAdmission(lookups).validators[kindKey(object.kind)]!;
+  const validator = octopusAdmission(lookups, undefined, { schemaJudgedBy }).validators[kindKey(object.kind)]!;
   return verdictResponse(parsed.context, await validator.validate(parsed.context));
 }
 
@@ -36,9 +38,11 @@ describe('valid examples through the webhooks', () => {
   const lookups = lookupsOf(cacheable(documents.map((d) => d.doc)));
 
   it.each(documents.map((d) => ({ ...d, name: `${d.doc.kind}/${d.doc.metadata.name}` })))('$file $name is admitted', async ({ doc }) => {
-    const response = await admit(lookups, doc);
-    expect(response.status?.message).toBeUndefined();
-    expect(response.allowed).toBe(true);
+    for (const by of ['nobody', 'apiserver'] as const) {
+      const response = await admit(lookups, doc, undefined, by);
+      expect(response.status?.message).toBeUndefined();
+      expect(response.allowed).toBe(true);
+    }
   });
 });
 
@@ -49,6 +53,11 @@ describe('examples/invalid/ through the webhooks', () => {
     expect(response.status?.message).toContain(example.wantMessage);
     // One file, one rule: exactly the expected error.
     expect(response.status?.details?.causes).toEqual([expect.objectContaining({ field: example.wantPath, message: expect.stringContaining(example.wantMessage) })]);
+  });
+
+  it.each(invalidExamples().filter((e) => e.enforcedBy === 'webhook'))('$file is denied alike by the served webhook', async (example) => {
+    const lookups = lookupsOf(cacheable(example.prerequisites));
+    expect(await admit(lookups, example.object, example.oldObject, 'apiserver')).toEqual(await admit(lookups, example.object, example.oldObject));
   });
 
   it.each(invalidExamples().filter((e) => e.enforcedBy === 'webhook'))('$file passes the CRD schema: only the webhooks refuse it', (example) => {

@@ -1,6 +1,6 @@
 /**
- * The kinds the webhooks serve: every Octopus kind gets a validating webhook (its CRD schema, then the
- * rules below), and every namespaced one a mutating webhook that adds the workspace label. Each rule is a
+ * The kinds the webhooks serve: every Octopus kind gets a validating webhook (its CRD schema unless the
+ * apiserver applied it, then the rules below), and every namespaced one a mutating webhook that adds the workspace label. Each rule is a
  * pure function of the request and the cache lookups; `octopusAdmission` binds them to one set of caches.
  */
 import {
@@ -23,7 +23,7 @@ import {
 import { defaultIngressDomain } from '../../controllers/modelservice/expose.js';
 import type { Mutator, MutatorRegistry, Validator, ValidatorRegistry } from '../admission.js';
 import { kindKey, type WebhookKind } from '../registration.js';
-import { kindValidator, type Check, type KindRules } from './check.js';
+import { kindValidator, type Check, type KindRules, type SchemaJudged } from './check.js';
 import { validateAdmittedService } from './admitted-service.js';
 import { validateLendingLimit } from './cohort.js';
 import { validateDevicePolicy } from './device-policy.js';
@@ -84,7 +84,16 @@ export interface Platform {
   buildRegistry?: string;
 }
 
-export function octopusAdmission(lookups: Lookups, platform: Platform = { ingressDomain: defaultIngressDomain }): OctopusAdmission {
+export interface AdmissionOptions {
+  /**
+   * Served webhooks leave the CRD schema to the apiserver, which applied it before calling them; validating
+   * objects that never went through an apiserver (examples/) needs `nobody`. See {@link SchemaJudged}.
+   * @default 'apiserver'
+   */
+  schemaJudgedBy?: SchemaJudged;
+}
+
+export function octopusAdmission(lookups: Lookups, platform: Platform = { ingressDomain: defaultIngressDomain }, options: AdmissionOptions = {}): OctopusAdmission {
   const validators: Record<string, Validator> = {};
   const mutators: Record<string, Mutator> = {};
   const byKind = kindRules(platform);
@@ -93,7 +102,7 @@ export function octopusAdmission(lookups: Lookups, platform: Platform = { ingres
     if (own === undefined) throw new Error(`no admission rules for kind ${def.kind}`);
     const namespaced = def.scope === 'Namespaced';
     const fields = namespaced ? [validateWorkspaceLabel, validatePodMetadata, ...own.fields] : own.fields;
-    validators[kindKey(def.kind)] = kindValidator(def, { fields, policy: own.policy }, lookups) as Validator;
+    validators[kindKey(def.kind)] = kindValidator(def, { fields, policy: own.policy }, lookups, options.schemaJudgedBy ?? 'apiserver') as Validator;
     if (namespaced) mutators[kindKey(def.kind)] = labeler;
   }
   return { kinds: allKinds, validators, mutators };

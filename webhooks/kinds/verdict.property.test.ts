@@ -4,11 +4,13 @@
 // the kind refuses exactly the errors the pure admission functions (neverFits, deviceViolations) give for
 // the gang built here from the generated numbers, and admits exactly when they give none. Each workload
 // also names a priority class of a known standing (listed by its Workspace or not, existing or not,
-// allowing preemptible: false or not), whose refusal joins the others and never replaces them.
+// allowing preemptible: false or not), whose refusal joins the others and never replaces them. Every
+// workload passes the CRD schema: it is a request the apiserver forwards to the webhook.
 import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import fc from 'fast-check';
-import type { DevicePolicy, Job, ModelService, Notebook, Quota, ResourcePool, ResourceSpec, WorkloadPriorityClass, Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { kindByName, type DevicePolicy, type Job, type ModelService, type Notebook, type Quota, type ResourcePool, type ResourceSpec, type WorkloadPriorityClass, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { validatorFor } from '../../apis/octopus.openi.pcl.cn/v1alpha1/validation.js';
 import { parseResources, type Resources } from '../../apis/quantity.js';
 import { deviceViolations } from '../../controllers/admission/device-policy.js';
 import { gangTotal, type PodSet } from '../../controllers/admission/gang.js';
@@ -167,6 +169,7 @@ describe('the webhook verdict on gangs', () => {
           ...neverFits(quotas.map((q) => quotaState(q)), c.pool, total).map((p) => ({ path: gangPath, message: p.message })),
           ...deviceViolations(policies, { namespace, pool: c.pool, podSets }),
         ];
+        expect(validatorFor(kindByName(c.kind)!).validate(object)).toEqual([]);
         const parsed = parseAdmissionReview(admissionReview(object));
         if (!parsed.ok) throw new Error(parsed.message);
         const validator = octopusAdmission(lookupsOf(objects)).validators[kindKey(c.kind)]!;
