@@ -92,12 +92,22 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     res.writeHead(status, headers).end(text);
   }
 
+  // The metrics' children by label values, so a request does not validate and hash its labels again.
+  const series = new Map<string, { requests: ReturnType<typeof requests.labels>; duration: ReturnType<typeof duration.labels> }>();
+
   function record(type: WebhookType, kindParam: string, ctx: AdmissionContext | undefined, verdict: Outcome, started: number): void {
     // Label values come from the URL and body: bound them so a stray client cannot explode cardinality.
     const kind = handlers[type].has(kindParam) ? kindParam : 'unknown';
-    const labels = { webhook: type, kind, operation: ctx?.operation ?? 'unknown' };
-    requests.inc({ ...labels, verdict });
-    duration.observe(labels, (performance.now() - started) / 1000);
+    const operation = ctx?.operation ?? 'unknown';
+    const key = `${type} ${kind} ${operation} ${verdict}`;
+    let children = series.get(key);
+    if (children === undefined) {
+      const labels = { webhook: type, kind, operation };
+      children = { requests: requests.labels({ ...labels, verdict }), duration: duration.labels(labels) };
+      series.set(key, children);
+    }
+    children.requests.inc();
+    children.duration.observe((performance.now() - started) / 1000);
   }
 
   async function judge(type: WebhookType, kind: string, body: unknown, res: ServerResponse, started: number): Promise<void> {

@@ -51,9 +51,14 @@ function walk(tree: FormatTree, value: unknown, path: string, errors: FieldError
     if (tree.items) value.forEach((item, i) => walk(tree.items!, item, `${path}[${i}]`, errors));
     return;
   }
-  for (const [key, child] of Object.entries(value)) {
-    const sub = tree.properties?.get(key) ?? tree.additional;
-    if (sub) walk(sub, child, path ? `${path}.${key}` : key, errors);
+  const at = (key: string) => (path ? `${path}.${key}` : key);
+  if (tree.additional) {
+    for (const [key, child] of Object.entries(value)) walk(tree.properties?.get(key) ?? tree.additional, child, at(key), errors);
+    return;
+  }
+  // Only the few fields that lead to a formatted integer are visited, not every field of the object.
+  for (const [key, sub] of tree.properties ?? []) {
+    if (Object.hasOwn(value, key)) walk(sub, (value as Record<string, unknown>)[key], at(key), errors);
   }
 }
 
