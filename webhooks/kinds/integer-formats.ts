@@ -51,15 +51,18 @@ function walk(tree: FormatTree, value: unknown, path: string, errors: FieldError
     if (tree.items) value.forEach((item, i) => walk(tree.items!, item, `${path}[${i}]`, errors));
     return;
   }
-  const at = (key: string) => (path ? `${path}.${key}` : key);
   if (tree.additional) {
-    for (const [key, child] of Object.entries(value)) walk(tree.properties?.get(key) ?? tree.additional, child, at(key), errors);
+    for (const [key, child] of Object.entries(value)) walk(tree.properties?.get(key) ?? tree.additional, child, fieldPath(path, key), errors);
     return;
   }
   // Only the few fields that lead to a formatted integer are visited, not every field of the object.
   for (const [key, sub] of tree.properties ?? []) {
-    if (Object.hasOwn(value, key)) walk(sub, (value as Record<string, unknown>)[key], at(key), errors);
+    if (Object.hasOwn(value, key)) walk(sub, (value as Record<string, unknown>)[key], fieldPath(path, key), errors);
   }
+}
+
+function fieldPath(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
 }
 
 /** Refuses integers outside their schema format's range; status is the controllers' and is not judged. */
