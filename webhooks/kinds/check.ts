@@ -2,9 +2,10 @@
  * How a kind's rules become its Validator. Rules run in tiers — the CRD schema, then field rules in code
  * (422 Invalid), then policy (403 Forbidden) — and a tier runs only over an object the tiers before it
  * found clean, so code never meets a shape the schema forbids. Behind the apiserver, which applies the CRD
- * schema before it calls a validating webhook, the schema tier shrinks to what the apiserver leaves out. On UPDATE an error the old object has too
- * is dropped (ratcheting, as the apiserver does for CRD schemas): tightening a rule or a Quota must not
- * block unrelated edits such as a controller removing its finalizer.
+ * schema before it calls a validating webhook, the schema tier shrinks to what the apiserver leaves out.
+ * On UPDATE an error the old object has too is dropped (ratcheting, as the apiserver does for CRD
+ * schemas): tightening a rule or a Quota must not block unrelated edits such as a controller removing
+ * its finalizer.
  */
 import { validatorFor } from '../../apis/octopus.openi.pcl.cn/v1alpha1/validation.js';
 import type { KindDefinition } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
