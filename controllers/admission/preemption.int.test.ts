@@ -5,6 +5,7 @@
  * recorded by watches from outside, so a state that came and went between two polls is judged too.
  */
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, CustomObjectsApi, EventsV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
@@ -104,17 +105,42 @@ interface Seen<T> {
   object: T;
 }
 
-/** Everything a watch on `path` delivers, in the apiserver's order: the objects there already, then every change. */
+/**
+ * Everything a watch on `path` delivers, in the apiserver's order: the objects there already, then
+ * every change. The server may close a watch at any time; it is resumed from the last version seen,
+ * so nothing is missed (or, when that version is too old, the record says it has a gap).
+ */
 class History<T extends KubernetesObject> {
   readonly seen: Seen<T>[] = [];
   private request?: AbortController;
+  private resourceVersion?: string;
   private ended?: string;
 
+  private constructor(private readonly path: string) {}
+
   static async watch<T extends KubernetesObject>(path: string): Promise<History<T>> {
-    const h = new History<T>();
+    const h = new History<T>(path);
     watches.push(h as History<KubernetesObject>);
-    h.request = await new Watch(kc).watch(path, {}, (type, object: T) => h.seen.push({ type, object }), (err: unknown) => (h.ended ??= String(err ?? 'closed by the server')));
+    await h.start();
     return h;
+  }
+
+  private async start(): Promise<void> {
+    const from = this.resourceVersion === undefined ? {} : { resourceVersion: this.resourceVersion };
+    this.request = await new Watch(kc).watch(
+      this.path,
+      { allowWatchBookmarks: true, ...from },
+      (type, object: T & { message?: string }) => {
+        if (type === 'ERROR') this.ended ??= `watch error: ${object.message}`;
+        else {
+          this.resourceVersion = object.metadata?.resourceVersion;
+          if (type !== 'BOOKMARK') this.seen.push({ type, object });
+        }
+      },
+      () => {
+        if (this.ended === undefined) void sleep(100).then(() => (this.ended === undefined ? this.start() : undefined)).catch((err: unknown) => (this.ended ??= String(err)));
+      },
+    );
   }
 
   /** The versions of one object, oldest first; a watch that ended early left gaps, so nothing is judged from it. */
