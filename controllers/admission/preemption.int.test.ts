@@ -56,6 +56,12 @@ afterAll(async () => {
     await deleteCluster(kc, 'workspaces', name);
     await deleteNamespace(kc, name);
   }
+  // Suites that follow run their own controllers over the whole cluster: hand them a quiet plane,
+  // not hundreds of jobs and pods still being deleted with these namespaces.
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const name of workspaces) {
+    await eventually(`namespace ${name} deleted`, () => core.readNamespace({ name }).then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)), 150_000, 1_000);
+  }
   for (const name of [high, highNeverPreempts, low]) if (name) await deleteCluster(kc, 'workloadpriorityclasses', name);
   for (const name of [gpu4, gpu1]) if (name) await deleteCluster(kc, 'resourcespecs', name);
   for (const pool of pools) await pool.cleanup();
@@ -332,8 +338,9 @@ describe('sharing a GPU cluster on the real plane', () => {
     const flood = await workspace('flood', pool, quota);
     const few = await workspace('few', pool, quota);
     const jobs = await History.watch<Job>(jobsPath());
-    // Long enough that the pool is still full of the first ten when the five arrive.
-    const outcome = sim('Succeed', { duration: '20s' });
+    // Long enough that the pool is still full of the first ten when the five arrive, however slowly
+    // the 200 are created on a busy plane (at 20 s the first ten had once finished by then).
+    const outcome = sim('Succeed', { duration: '60s' });
     const floodNames = Array.from({ length: 200 }, (_, i) => `f-${String(i).padStart(3, '0')}`);
     for (let i = 0; i < floodNames.length; i += 10) await Promise.all(floodNames.slice(i, i + 10).map((name) => gang(flood, name, pool, { spec: gpu1, outcome }).create(kc)));
     await quotaIs(flood, { used: { cpu: '10', memory: '10Gi', 'nvidia.com/gpu': '10' } });
