@@ -6,10 +6,9 @@
  * changing a class or the Workspace's list.
  */
 import { describe, expect, it } from '@jest/globals';
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import { apiVersion, group, version, type Job, type WorkloadPriorityClass, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { apiVersion, group, type Job, type WorkloadPriorityClass, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { eventually } from '../harness/kube.js';
-import { attackerPriorityClasses, type AttackWorld } from './tenants.js';
+import { attackerPriorityClasses, deleteJob, jobRef, type AttackWorld } from './tenants.js';
 
 const keepRunning = { 'sim.octopus.openi.pcl.cn/outcome': 'Run' };
 
@@ -18,18 +17,7 @@ function job(ns: string, name: string, extra: Record<string, unknown> = {}): Job
   return { apiVersion, kind: 'Job', metadata: { name, namespace: ns }, spec: { image: { reference: 'docker.io/library/python:3.12' }, pool: 'cpu', tasks: [worker], ...extra } };
 }
 
-const ref = (w: AttackWorld, name: string) => ({ apiVersion, kind: 'Job', metadata: { name, namespace: w.ns } });
 const classRef = (name: string) => ({ apiVersion, kind: 'WorkloadPriorityClass', metadata: { name } });
-
-async function deleteJob(w: AttackWorld, name: string): Promise<void> {
-  await w.admin
-    .makeApiClient(CustomObjectsApi)
-    .deleteNamespacedCustomObject({ group, version, plural: 'jobs', namespace: w.ns, name })
-    .catch((err: { code?: number }) => {
-      if (err.code !== 404) throw err;
-    });
-  await eventually(`Job ${w.ns}/${name} gone`, async () => ((await w.read(ref(w, name))) === undefined ? true : undefined), 60_000);
-}
 
 export function describePriorityAttacks(world: () => AttackWorld): void {
   describe('12. Self-assigned priority', () => {
@@ -42,14 +30,14 @@ export function describePriorityAttacks(world: () => AttackWorld): void {
         const name = `atk-class-${className}`;
         const refused = await w.tryApply(job(w.ns, name, { priorityClassName: className }));
         expect(refused).toContain(`spec.priorityClassName: ${allowed}, not ${className}`);
-        expect(await w.read(ref(w, name))).toBeUndefined();
+        expect(await w.read(jobRef(w, name))).toBeUndefined();
       }
       // The same through kubectl, as a user would type it: a 403 from the Job webhook.
       const typed = w.kubectl(['create', '-f', '-'], JSON.stringify(job(w.ns, 'atk-class-typed', { priorityClassName: 'urgent' })));
       expect(typed.status).not.toBe(0);
       expect(typed.output).toContain(`admission webhook "job.validate.${group}" denied the request`);
       expect(typed.output).toContain(`${allowed}, not urgent`);
-      expect(await w.read(ref(w, 'atk-class-typed'))).toBeUndefined();
+      expect(await w.read(jobRef(w, 'atk-class-typed'))).toBeUndefined();
     }, 60_000);
 
     it('refuses preemptible: false under a class that does not allow it, and without a class', async () => {
@@ -62,7 +50,7 @@ export function describePriorityAttacks(world: () => AttackWorld): void {
       ];
       for (const c of cases) {
         expect(await w.tryApply(job(w.ns, c.name, c.extra))).toContain(c.want);
-        expect(await w.read(ref(w, c.name))).toBeUndefined();
+        expect(await w.read(jobRef(w, c.name))).toBeUndefined();
       }
     }, 60_000);
 
@@ -73,13 +61,13 @@ export function describePriorityAttacks(world: () => AttackWorld): void {
       const strict = w.kubectl(['apply', '-f', '-'], manifest);
       expect(strict.status).not.toBe(0);
       expect(strict.output).toContain('unknown field "spec.priority"');
-      expect(await w.read(ref(w, name))).toBeUndefined();
+      expect(await w.read(jobRef(w, name))).toBeUndefined();
       // Without client validation the apiserver prunes the field: the Job exists with no priority of the member's choosing.
       const lax = w.kubectl(['apply', '--validate=false', '-f', '-'], manifest);
       expect(lax.status).toBe(0);
       try {
         const admitted = await eventually('the job admitted', async () => {
-          const j = await w.read<Job & { spec: { priority?: number } }>(ref(w, name));
+          const j = await w.read<Job & { spec: { priority?: number } }>(jobRef(w, name));
           return j?.status?.admission ? j : undefined;
         }, 90_000);
         expect(admitted.spec.priority).toBeUndefined();

@@ -6,11 +6,11 @@
  * a Job could name its own scheduler. Each is tried again as the member, through kubectl or apply.
  */
 import { describe, expect, it } from '@jest/globals';
-import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
-import { apiVersion, group, version, type Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { apiVersion, group, type Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseOptions } from '../../controllers/options.js';
 import { eventually } from '../harness/kube.js';
-import type { AttackWorld } from './tenants.js';
+import { deleteJob, jobRef, type AttackWorld } from './tenants.js';
 
 const tagKey = parseOptions([], {}).resourceTagKey;
 const jobLabel = 'octopus.openi.pcl.cn/job';
@@ -24,20 +24,9 @@ function job(ns: string, name: string, pool: string, task: Partial<Task> = {}, e
   return { apiVersion, kind: 'Job', metadata: { name, namespace: ns }, spec: { image: { reference: 'docker.io/library/python:3.12' }, pool, tasks: [worker], ...extra } };
 }
 
-const ref = (w: AttackWorld, name: string) => ({ apiVersion, kind: 'Job', metadata: { name, namespace: w.ns } });
 
 async function podsOf(w: AttackWorld, name: string): Promise<V1Pod[]> {
   return (await w.admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: w.ns, labelSelector: `${jobLabel}=${name}` })).items;
-}
-
-async function deleteJob(w: AttackWorld, name: string): Promise<void> {
-  await w.admin
-    .makeApiClient(CustomObjectsApi)
-    .deleteNamespacedCustomObject({ group, version, plural: 'jobs', namespace: w.ns, name })
-    .catch((err: { code?: number }) => {
-      if (err.code !== 404) throw err;
-    });
-  await eventually(`Job ${w.ns}/${name} gone`, async () => ((await w.read(ref(w, name))) === undefined ? true : undefined), 60_000);
 }
 
 /** Every pod of the job running, as the admin sees them. */
@@ -56,7 +45,7 @@ export function describeSpecTamperingAttacks(world: () => AttackWorld): void {
       expect(await w.tryApply(job(w.ns, name, 'cpu'))).toBeUndefined();
       try {
         const admitted = await eventually('the job admitted in pool cpu and running', async () => {
-          const j = await w.read<Job>(ref(w, name));
+          const j = await w.read<Job>(jobRef(w, name));
           return j?.status?.phase === 'Running' ? j : undefined;
         }, 90_000);
         expect(admitted.status?.admission?.pool).toBe('cpu');
@@ -72,7 +61,7 @@ export function describeSpecTamperingAttacks(world: () => AttackWorld): void {
         expect(grown).toContain('spec.tasks: may not change');
         expect(grown).toContain('spec.priorityClassName: may not change');
 
-        const after = await w.read<Job>(ref(w, name));
+        const after = await w.read<Job>(jobRef(w, name));
         expect({ pool: after?.spec.pool, admitted: after?.status?.admission?.pool, replicas: after?.spec.tasks[0]?.replicas }).toEqual({ pool: 'cpu', admitted: 'cpu', replicas: 1 });
         const pods = await runningPods(w, name, 1);
         expect(pods.map((p) => p.spec?.nodeSelector?.[tagKey])).toEqual(['cpu']);
@@ -100,12 +89,12 @@ export function describeSpecTamperingAttacks(world: () => AttackWorld): void {
         expect(refused).toMatch(/spec\.tasks\[0\]\.resources\.requests(\[cpu\]|\.cpu)/);
         expect(refused).toContain(reason);
         expect(refused!.length).toBeLessThan(500);
-        expect(await w.read(ref(w, name))).toBeUndefined();
+        expect(await w.read(jobRef(w, name))).toBeUndefined();
       }
       // Right after: a valid Job passes every webhook (a server-side dry run creates nothing).
       const valid = w.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(job(w.ns, 'atk-quantity-valid', 'cpu')));
       expect(valid).toEqual({ status: 0, output: `job.${group}/atk-quantity-valid\n` });
-      expect(await w.read(ref(w, 'atk-quantity-valid'))).toBeUndefined();
+      expect(await w.read(jobRef(w, 'atk-quantity-valid'))).toBeUndefined();
     }, 60_000);
   });
 
@@ -127,7 +116,7 @@ export function describeSpecTamperingAttacks(world: () => AttackWorld): void {
       for (const c of cases) {
         const refused = await w.tryApply(job(w.ns, c.name, 'cpu', c.task));
         expect(refused).toContain(c.want);
-        expect(await w.read(ref(w, c.name))).toBeUndefined();
+        expect(await w.read(jobRef(w, c.name))).toBeUndefined();
       }
       // A Notebook that would never be culled as idle: its pod reports activity in the far future.
       const notebook = {
@@ -149,12 +138,12 @@ export function describeSpecTamperingAttacks(world: () => AttackWorld): void {
       const strict = w.kubectl(['apply', '-f', '-'], manifest);
       expect(strict.status).not.toBe(0);
       expect(strict.output).toContain('unknown field "spec.schedulerName"');
-      expect(await w.read(ref(w, name))).toBeUndefined();
+      expect(await w.read(jobRef(w, name))).toBeUndefined();
       // Without client validation the apiserver prunes the field: the Job exists, but no scheduler of the member's choosing.
       const lax = w.kubectl(['apply', '--validate=false', '-f', '-'], manifest);
       expect(lax.status).toBe(0);
       try {
-        const stored = await w.read<Job & { spec: { schedulerName?: string } }>(ref(w, name));
+        const stored = await w.read<Job & { spec: { schedulerName?: string } }>(jobRef(w, name));
         expect(stored?.spec.schedulerName).toBeUndefined();
         const pods = await runningPods(w, name, 1);
         expect(pods.map((p) => p.spec?.schedulerName)).toEqual(['default-scheduler']);

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { group, version, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { apiVersion, group, version, type Workspace } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { deleteUserRoles, startOctopus, stopOctopus } from '../../hack/platform.js';
 import { validExamples, type KubeManifest } from '../harness/examples.js';
 import { apiErrorMessage, eventually, testKubeConfig } from '../harness/kube.js';
@@ -131,4 +131,18 @@ export async function tearDownAttackWorld(world: AttackWorld | undefined): Promi
   for (const doc of adminExamples().reverse()) await objects.delete(doc as KubernetesObject).catch(() => undefined);
   await stopOctopus(admin, () => {});
   await deleteUserRoles(admin);
+}
+
+/** An Octopus Job of the attacker's namespace, as `AttackWorld.read` takes it. */
+export const jobRef = (w: AttackWorld, name: string) => ({ apiVersion, kind: 'Job', metadata: { name, namespace: w.ns } });
+
+/** Deletes an attack's Job as admin and waits until it is gone, so the next attack starts clean. */
+export async function deleteJob(w: AttackWorld, name: string): Promise<void> {
+  await w.admin
+    .makeApiClient(CustomObjectsApi)
+    .deleteNamespacedCustomObject({ group, version, plural: 'jobs', namespace: w.ns, name })
+    .catch((err: { code?: number }) => {
+      if (err.code !== 404) throw err;
+    });
+  await eventually(`Job ${w.ns}/${name} gone`, async () => ((await w.read(jobRef(w, name))) === undefined ? true : undefined), 60_000);
 }
