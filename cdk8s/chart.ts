@@ -243,6 +243,8 @@ export class Controller extends Construct {
         `--lease-namespace=${releaseNamespace}`,
         `--metrics-port=${names.metricsPort}`,
         `--workers=${value('controller.workers')}`,
+        `--kube-api-qps=${value('controller.kubeApiQps')}`,
+        `--kube-api-burst=${value('controller.kubeApiBurst')}`,
         `--log-level=${value('controller.logLevel')}`,
         `--resource-tag-key=${value('Common.resourceTagKey')}`,
         `--resource-tag-value-prefix=${value('Common.resourceTagValuePrefix')}`,

@@ -48,6 +48,8 @@ export const valuesSchema = Type.Object(
       {
         replicas: d(Type.Integer({ default: 2, minimum: 1 }), 'Controller replicas; one leads (Lease), the others stand by with warm caches.'),
         workers: d(Type.Integer({ default: 4, minimum: 1 }), 'Workers per controller.'),
+        kubeApiQps: d(Type.Integer({ default: 300, minimum: 0 }), 'API requests per second the controller makes at most, client side (watches excepted); 0 = unlimited.'),
+        kubeApiBurst: d(Type.Integer({ default: 500, minimum: 1 }), 'API requests the controller may make at once above kubeApiQps.'),
         logLevel: d(Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l)), { default: 'info' }), 'Log level.'),
         resources: { ...resources, default: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } } },
         importerImage: d(Type.String({ default: 'docker.io/rclone/rclone:1.68' }), 'Image of dataset/algorithm/model import Jobs.'),

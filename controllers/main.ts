@@ -39,6 +39,7 @@ export function createManager(options: ControllerOptions): Manager {
     kubeConfig: loadKubeConfig(options),
     logger,
     healthPort: options.metricsPort,
+    rateLimit: { qps: options.kubeApiQps, burst: options.kubeApiBurst },
     ...(options.leaderElect ? { leaderElection: { namespace: options.leaseNamespace, name: options.leaseName } } : {}),
   });
   for (const setup of controllers) setup({ manager, options });

@@ -15,6 +15,10 @@ export interface ControllerOptions {
   metricsPort: number;
   /** Workers per controller. */
   workers: number;
+  /** Client-side limit of API requests per second (watches excepted); 0 = none. */
+  kubeApiQps: number;
+  /** Requests allowed at once above the QPS limit. */
+  kubeApiBurst: number;
   logLevel: string;
   /** Node label that ties nodes to ResourcePools (the seed chart's Common.resourceTagKey). */
   resourceTagKey: string;
@@ -73,6 +77,9 @@ export const flags: Flag[] = [
   { key: 'leaderElect', flag: 'leader-elect', type: 'boolean', default: true, help: 'run controllers only while holding the Lease' },
   { key: 'metricsPort', flag: 'metrics-port', type: 'number', default: 8080, help: 'port of /metrics, /healthz, /readyz (0 = any free port)' },
   { key: 'workers', flag: 'workers', type: 'number', default: 4, help: 'workers per controller' },
+  // Kueue's defaults, so a side-by-side gives both the same limit.
+  { key: 'kubeApiQps', flag: 'kube-api-qps', type: 'number', default: 300, help: 'API requests per second, client side (watches excepted); 0 = unlimited' },
+  { key: 'kubeApiBurst', flag: 'kube-api-burst', type: 'number', default: 500, help: 'API requests at once above --kube-api-qps' },
   { key: 'logLevel', flag: 'log-level', type: 'string', default: 'info', help: 'pino level: trace, debug, info, warn, error' },
   { key: 'resourceTagKey', flag: 'resource-tag-key', type: 'string', default: 'octopus.pcl.ac.cn/resource', help: 'node label selecting pool nodes' },
   { key: 'resourceTagValuePrefix', flag: 'resource-tag-value-prefix', type: 'string', default: '', help: 'prefix of resource tag values' },

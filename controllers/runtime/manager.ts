@@ -14,7 +14,7 @@ import { LeaderElector, type LeaderElectionConfig } from './leader.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { ResourceRef } from './resource.js';
-import { RestClient } from './rest.js';
+import { RestClient, type ClientRateLimit } from './rest.js';
 
 export interface ManagerOptions {
   readonly kubeConfig: KubeConfig;
@@ -33,6 +33,8 @@ export interface ManagerOptions {
   readonly healthHost?: string;
   /** How long shutdown waits for reconciles in flight. @default 20_000 (inside Kubernetes' default 30 s grace period, leaving time to release the lease) */
   readonly shutdownTimeoutMs?: number;
+  /** Client-side throttle of every request but watches. @default none */
+  readonly rateLimit?: ClientRateLimit;
   /** Informer reconnect backoff, watch timeout and page size, e.g. shorter in tests. */
   readonly informers?: Pick<SharedInformerOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize'>;
   /** Ends the process after a signal-driven shutdown. @default process.exit */
@@ -84,7 +86,7 @@ export class Manager {
     this.clock = options.clock ?? new SystemClock();
     this.registry = options.registry ?? new Registry();
     this.metrics = new RuntimeMetrics(this.registry);
-    this.rest = new RestClient(options.kubeConfig, this.metrics);
+    this.rest = new RestClient(options.kubeConfig, this.metrics, options.rateLimit);
     this.client = new ObjectClient({ rest: this.rest });
     const instance = options.instance ?? process.env.POD_NAME ?? hostname();
     this.events = new EventRecorder({ rest: this.rest, clock: this.clock, logger: this.logger, reportingInstance: instance });

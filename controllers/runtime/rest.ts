@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import type { RequestMetrics } from './metrics.js';
+import { sleep, SystemClock } from './clock.js';
+import { TokenBucketRateLimiter } from './rate-limit.js';
 import { ApiException, HttpMethod, ServerConfiguration, createConfiguration, type Configuration, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -38,13 +40,23 @@ const httpMethods: Record<Method, HttpMethod> = {
  */
 const tlsOptionKeys = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
+/** client-go's client-side throttle: at most `qps` requests a second on average, `burst` at once. */
+export interface ClientRateLimit {
+  readonly qps: number;
+  readonly burst: number;
+}
+
 export class RestClient implements Requester {
   private readonly configuration: Configuration;
+  private readonly clock = new SystemClock();
+  private readonly throttle: TokenBucketRateLimiter | undefined;
   private agent: { key: string; agent: Agent } | undefined;
 
+  /** Without `rateLimit` (or with qps 0) requests are not throttled. */
   constructor(
     kubeConfig: KubeConfig,
     private readonly metrics?: RequestMetrics,
+    rateLimit?: ClientRateLimit,
   ) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
@@ -52,10 +64,13 @@ export class RestClient implements Requester {
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kubeConfig },
     });
+    if (rateLimit && rateLimit.qps > 0) this.throttle = new TokenBucketRateLimiter({ clock: this.clock, qps: rateLimit.qps, burst: Math.max(1, rateLimit.burst) });
   }
 
   async request<T>(req: RestRequest): Promise<T> {
     const what = `${req.method} ${req.path}`;
+    const wait = this.throttle?.when() ?? 0;
+    if (wait > 0) await sleep(this.clock, wait, req.signal);
     const context = this.configuration.baseServer.makeRequestContext(req.path, httpMethods[req.method]);
     for (const [name, value] of Object.entries(req.query ?? {})) {
       if (value !== undefined) context.setQueryParam(name, String(value));
