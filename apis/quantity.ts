@@ -49,7 +49,25 @@ export class QuantityError extends Error {
 }
 
 /** Milli-units of a quantity; rounds up below a milli, as the scheduler does. */
+/**
+ * Parsed quantities by their text. Controllers parse the same few strings ("1", "4", "32Gi") for
+ * every pod in every admission cycle; the regex and BigInt work dominated their CPU. Bounded: the
+ * map starts over when full, so arbitrary input cannot grow it without limit.
+ */
+const parsedQuantities = new Map<string, bigint>();
+const maxParsedQuantities = 4096;
+
 export function parseQuantity(q: string | number): bigint {
+  const key = typeof q === 'number' ? `#${q}` : q;
+  const known = parsedQuantities.get(key);
+  if (known !== undefined) return known;
+  const millis = parseQuantityText(q);
+  if (parsedQuantities.size >= maxParsedQuantities) parsedQuantities.clear();
+  parsedQuantities.set(key, millis);
+  return millis;
+}
+
+function parseQuantityText(q: string | number): bigint {
   if (typeof q === 'number') {
     if (!Number.isFinite(q)) throw new QuantityError(q);
     q = String(q);

@@ -66,7 +66,20 @@ export function isTerminal(pod: V1Pod): boolean {
 }
 
 /** What the scheduler counts for a pod: containers summed, init containers' max, plus overhead. */
+/** Cached objects are replaced, never changed, on update: a pod's requests are computed once per version. */
+const requestsByPod = new WeakMap<V1Pod, Resources>();
+
 export function podRequests(pod: V1Pod): Resources {
+  let requests = requestsByPod.get(pod);
+  if (!requests) {
+    requests = effectiveRequests(pod);
+    requestsByPod.set(pod, requests);
+  }
+  // A copy: callers add into what they get.
+  return new Map(requests);
+}
+
+function effectiveRequests(pod: V1Pod): Resources {
   const containers = addResources(...(pod.spec?.containers ?? []).map((c) => parseResources(c.resources?.requests as Record<string, string>)));
   const init = new Map<string, bigint>();
   for (const c of pod.spec?.initContainers ?? []) {

@@ -12,10 +12,10 @@ import { registerJobOutput } from '../model/output.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import type { ControllerContext, ControllerSetup } from '../context.js';
 import { core, octopus } from '../resources.js';
-import { isAlreadyExists, isTerminal, resourcePath, setCondition, type Condition, type Manager, type ResourceRef } from '../runtime/index.js';
+import { isAlreadyExists, isTerminal, resourcePath, semanticEqual, setCondition, type Condition, type Manager, type ResourceRef } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 import { decide, type JobStatus, type ObservedPod } from './lifecycle.js';
-import { buildMpiConfigMap, buildPods, buildService, labels, ownerReference, type ResolvedJob } from './pods.js';
+import { buildMpiConfigMap, buildPods, buildService, labels, needsService, ownerReference, type ResolvedJob } from './pods.js';
 import { resolveReferences, type Lookups, type ResolvedReferences } from './references.js';
 import { admissionCycleKey, setupAdmission } from '../admission/controller.js';
 
@@ -195,13 +195,17 @@ export class JobReconciler {
       pool: refs.pool,
       runAsUser: this.ctx.options.runAsUser,
     };
-    await this.create(core.Service, buildService(job));
+    // Pods mount these, so they exist first; the Service only names pods and can come with them.
     if (job.spec.distribution === 'MPI') await this.create(core.ConfigMap, buildMpiConfigMap(job, podSets));
     // Mounted writable at /model: never a claim of the same name the job does not own.
     if (outputClaim) await ensureOwnClaim(this.manager, job, this.outputClaim(job, outputClaim));
     const existing = new Set(pods.map((p) => p.metadata!.name!));
     // A gang starts together: its pods are created at once, not one round trip after another.
-    await Promise.all(buildPods(resolved).filter((pod) => !existing.has(pod.metadata!.name!)).map((pod) => this.create(core.Pod, pod)));
+    const creates = buildPods(resolved)
+      .filter((pod) => !existing.has(pod.metadata!.name!))
+      .map((pod) => this.create(core.Pod, pod));
+    if (needsService(job.spec.distribution ?? 'None', podSets)) creates.push(this.create(core.Service, buildService(job)));
+    await Promise.all(creates);
     if (status.phase === 'Admitted' && pods.length === 0) this.record(job, 'Normal', 'Started', `created ${podSets.reduce((n, p) => n + p.count, 0)} pods (attempt ${status.attempt ?? 0})`);
   }
 
@@ -256,6 +260,20 @@ export class JobReconciler {
   }
 }
 
+/**
+ * While a Job waits, the admission controller rewrites its queue position and waiting message;
+ * nothing in them is the Job controller's to act on. Dropping those updates keeps thousands of
+ * queued jobs from crowding new and finishing jobs out of the work queue.
+ */
+export function worthReconciling(job: Job, old: Job): boolean {
+  const waiting = (j: Job) => j.status?.phase === 'Queued' && j.status.admission === undefined;
+  if (!waiting(job) || !waiting(old)) return true;
+  if (job.metadata.generation !== old.metadata.generation || job.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) return true;
+  const { position: _p, conditions: _c, ...rest } = job.status!;
+  const { position: _op, conditions: _oc, ...oldRest } = old.status!;
+  return !semanticEqual(rest, oldRest);
+}
+
 export const setupJobController: ControllerSetup = (ctx) => {
   const { manager, options } = ctx;
   const { jobs, pods } = schedulingCaches(manager);
@@ -264,7 +282,7 @@ export const setupJobController: ControllerSetup = (ctx) => {
   const reconciler = new JobReconciler(ctx, () => admission.controller?.enqueue(admissionCycleKey));
   const controller = manager
     .addController({ name: 'job', concurrency: options.workers, reconcile: (key) => reconciler.reconcile(key) })
-    .watches(jobs)
+    .watches(jobs, undefined, worthReconciling)
     .watches(pods, (pod: V1Pod) => {
       const job = pod.metadata?.labels?.[labels.job];
       return job ? [`${pod.metadata!.namespace}/${job}`] : [];

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { parseResources } from '../../apis/quantity.js';
 import type { PodSet } from '../admission/gang.js';
-import { buildMpiConfigMap, buildPods, buildService, labels, type ResolvedJob } from './pods.js';
+import { buildMpiConfigMap, buildPods, buildService, labels, needsService, type ResolvedJob } from './pods.js';
 
 const gpuSet = (task: string, count: number, gpus = 1): PodSet => ({ task, count, requests: parseResources({ 'nvidia.com/gpu': gpus, cpu: 8, memory: '64Gi' }), shmSize: 16n * 1024n ** 3n * 1000n });
 
@@ -148,6 +148,18 @@ describe('buildPods', () => {
     expect(pods).toHaveLength(1);
     expect(pods[0]!.spec!.containers[0]!.resources?.requests).toEqual({ cpu: '8', memory: '64Gi', 'nvidia.com/gpu': '1' });
     expect(pods[0]!.spec!.volumes?.find((v) => v.name === 'dshm')?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '16Gi' });
+  });
+});
+
+describe('needsService', () => {
+  it.each([
+    ['one pod, no distribution', 'None', [gpuSet('main', 1)], false],
+    ['two pods, no distribution (peers may still dial each other)', 'None', [gpuSet('main', 2)], true],
+    ['one pod in each of two tasks', 'None', [gpuSet('a', 1), gpuSet('b', 1)], true],
+    ['one PyTorch pod (MASTER_ADDR names it)', 'PyTorch', [gpuSet('worker', 1)], true],
+    ['one MPI launcher and workers', 'MPI', [gpuSet('launcher', 1), gpuSet('worker', 2)], true],
+  ] as const)('%s', (_what, distribution, podSets, expected) => {
+    expect(needsService(distribution, podSets)).toBe(expected);
   });
 });
 

@@ -287,6 +287,16 @@ export function buildPods(r: ResolvedJob): V1Pod[] {
   return r.podSets.flatMap((ps) => Array.from({ length: ps.count }, (_, i) => buildPod(r, ps, i)));
 }
 
+/**
+ * Pods find each other by DNS name only in a gang of several pods, or when a distribution's
+ * variables name a pod (a one-pod PyTorch job still dials MASTER_ADDR). A lone pod of no
+ * distribution needs no Service — a quarter of the jobs in a typical queue — and each Service
+ * costs the apiserver an EndpointSlice kept in step with its pods.
+ */
+export function needsService(distribution: Distribution, podSets: readonly PodSet[]): boolean {
+  return distribution !== 'None' || podSets.reduce((n, ps) => n + ps.count, 0) > 1;
+}
+
 /** Headless: gives every pod a stable DNS name, <pod>.<job>, without a virtual IP. */
 export function buildService(job: Job): V1Service {
   return {

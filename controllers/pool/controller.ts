@@ -7,7 +7,7 @@ import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import { matchesLabels, poolNodeSelector } from '../cluster/nodes.js';
 import { octopus } from '../resources.js';
 import { objectKey, semanticEqual } from '../runtime/index.js';
-import { poolStatus } from './status.js';
+import { poolShape, poolStatus, shapeOf } from './status.js';
 
 /** Pod churn moves inUse and admissions move the queue constantly; a pool's status is rewritten at most this often for them alone. */
 const minStatusIntervalMs = 10_000;
@@ -34,15 +34,14 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
           return;
         }
         const members = nodesOf(pool);
+        const shape = poolShape(pool, members, manager.clock.now());
+        // Use and the queue move with every pod and admission: rewritten at most every
+        // minStatusIntervalMs, and not even computed in between. Node changes are written at once.
+        const since = manager.clock.now() - (lastWrite.get(key) ?? 0);
+        if (pool.status !== undefined && since < minStatusIntervalMs && semanticEqual(shapeOf(pool.status), shape)) return { requeueAfterMs: minStatusIntervalMs - since };
         const onNodes = members.flatMap((n) => pods.byIndex(podIndexes.node, n.metadata!.name!));
         const waiting = waitingWorkloads({ jobs: jobs.list(), notebooks: notebooks.list(), modelServices: modelServices.list() }).filter((w) => w.pool === pool.metadata.name);
-        const status = poolStatus(pool, members, onNodes, waiting, manager.clock.now());
-        // Use and the queue move with every pod and admission; the rest (nodes, readiness) is written at once.
-        const moving = (s: typeof status) => ({ ...s, inUse: undefined, summary: undefined, pending: undefined, headOfLine: undefined });
-        const onlyUseMoved = pool.status !== undefined && semanticEqual(moving(pool.status), moving(status));
-        const since = manager.clock.now() - (lastWrite.get(key) ?? 0);
-        if (onlyUseMoved && since < minStatusIntervalMs) return { requeueAfterMs: minStatusIntervalMs - since };
-        const { changed } = await manager.client.updateStatusIfChanged(octopus.ResourcePool, pool, status);
+        const { changed } = await manager.client.updateStatusIfChanged(octopus.ResourcePool, pool, poolStatus(shape, onNodes, waiting));
         if (changed) lastWrite.set(key, manager.clock.now());
       },
     })

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1Node } from '@kubernetes/client-node';
 import type { ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import type { WaitingWorkload } from '../admission/workloads.js';
-import { poolStatus } from './status.js';
+import { poolShape, poolStatus, shapeOf } from './status.js';
 
 const pool: ResourcePool = { apiVersion: 'octopus.openi.pcl.cn/v1alpha1', kind: 'ResourcePool', metadata: { name: 'gpu', generation: 1 }, spec: {} as ResourcePool['spec'] };
 const node: V1Node = {
@@ -33,7 +33,20 @@ describe('poolStatus queue', () => {
       want: { pending: 1, headOfLine: `Job team-a/next: ${'x'.repeat(1024 - 'Job team-a/next: '.length - 1)}…` },
     },
   ])('shows $name', ({ waiting: queue, want }) => {
-    const s = poolStatus(pool, [node], [], queue, Date.parse('2026-11-28T10:00:00Z'));
+    const s = poolStatus(poolShape(pool, [node], Date.parse('2026-11-28T10:00:00Z')), [], queue);
     expect({ pending: s.pending, ...(s.headOfLine !== undefined ? { headOfLine: s.headOfLine } : {}) }).toEqual(want);
+  });
+});
+
+describe('poolShape', () => {
+  const at = Date.parse('2026-11-28T10:00:00Z');
+  it('is what a status computed from the same nodes holds, so an unchanged pool is recognised without its pods', () => {
+    const shape = poolShape(pool, [node], at);
+    expect(shapeOf(poolStatus(shape, [], []))).toEqual(shape);
+    expect(shape).toMatchObject({ nodes: 1, readyNodes: 1 });
+  });
+  it('changes when a node stops being ready', () => {
+    const notReady: V1Node = { ...node, status: { ...node.status, conditions: [{ type: 'Ready', status: 'False' }] } };
+    expect(poolShape(pool, [notReady], at)).toMatchObject({ nodes: 1, readyNodes: 0, allocatable: {} });
   });
 });

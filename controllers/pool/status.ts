@@ -23,19 +23,19 @@ function describeHead(head: WaitingWorkload): string {
   return text.length > headOfLineMax ? `${text.slice(0, headOfLineMax - 1)}…` : text;
 }
 
-export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnNodes: readonly V1Pod[], waiting: readonly WaitingWorkload[], now: number): PoolStatus {
+/** What a pool's status says of its nodes: it changes only when nodes come, go or change readiness. */
+export type PoolShape = Pick<PoolStatus, 'observedGeneration' | 'conditions' | 'nodes' | 'readyNodes' | 'capacity' | 'allocatable'>;
+
+export function poolShape(pool: ResourcePool, nodes: readonly V1Node[], now: number): PoolShape {
   const ready = nodes.filter(nodeReady);
   const capacity = addResources(...nodes.map((n) => parseResources(n.status?.capacity as Record<string, string>)));
   const allocatable = addResources(...ready.map((n) => parseResources(n.status?.allocatable as Record<string, string>)));
-  const inUse = addResources(...podsOnNodes.filter((p) => !isTerminal(p)).map(podRequests));
   const [status, reason, message] =
     nodes.length === 0
       ? (['False', ResourcePoolReasons.NoNodes, 'no node carries the pool\'s resource tag'] as const)
       : ready.length === 0
         ? (['False', ResourcePoolReasons.NoReadyNodes, `none of ${nodes.length} nodes is Ready`] as const)
         : (['True', ResourcePoolReasons.NodesReady, `${ready.length} of ${nodes.length} nodes Ready`] as const);
-  const accelerators = devicesSummary(inUse, allocatable);
-  const head = headOfLine(waiting);
   return {
     observedGeneration: pool.metadata.generation,
     conditions: setCondition(pool.status?.conditions as Condition[] | undefined, { type: ResourcePoolConditions.Ready, status, reason, message }, pool.metadata.generation, now),
@@ -43,9 +43,25 @@ export function poolStatus(pool: ResourcePool, nodes: readonly V1Node[], podsOnN
     readyNodes: ready.length,
     capacity: formatResources(capacity),
     allocatable: formatResources(allocatable),
+  };
+}
+
+/** The fields of `status` that `poolShape` computes. */
+export function shapeOf(status: PoolStatus): PoolShape {
+  const { observedGeneration, conditions, nodes, readyNodes, capacity, allocatable } = status;
+  return { observedGeneration, conditions, nodes, readyNodes, capacity, allocatable };
+}
+
+/** `shape` from `poolShape`, completed with the use of the pods on the pool's nodes and its queue. */
+export function poolStatus(shape: PoolShape, podsOnNodes: readonly V1Pod[], waiting: readonly WaitingWorkload[]): PoolStatus {
+  const inUse = addResources(...podsOnNodes.filter((p) => !isTerminal(p)).map(podRequests));
+  const accelerators = devicesSummary(inUse, parseResources(shape.allocatable));
+  const head = headOfLine(waiting);
+  return {
+    ...shape,
     inUse: formatResources(inUse),
     pending: waiting.length,
     ...(head ? { headOfLine: describeHead(head) } : {}),
-    summary: { nodes: `${ready.length}/${nodes.length}`, ...(accelerators ? { accelerators } : {}) },
+    summary: { nodes: `${shape.readyNodes}/${shape.nodes}`, ...(accelerators ? { accelerators } : {}) },
   };
 }

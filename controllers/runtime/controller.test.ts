@@ -73,6 +73,26 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  it('drops the updates its predicate refuses, never adds or deletes', async () => {
+    const seen = new Set<string>();
+    const { controller } = makeController(async (key) => {
+      seen.add(key);
+    });
+    const jobs = new FakeSource<KubernetesObject>();
+    const labelled = (name: string, tier: string): KubernetesObject => ({ ...object('a', name), metadata: { ...object('a', name).metadata, labels: { tier } } });
+    controller.watches(jobs, undefined, (obj, old) => obj.metadata?.labels?.tier !== old.metadata?.labels?.tier);
+    jobs.markSynced();
+    await controller.start();
+    jobs.update(labelled('same', 'x'), labelled('same', 'x'));
+    jobs.update(labelled('moved', 'y'), labelled('moved', 'x'));
+    jobs.add(labelled('added', 'x'));
+    jobs.delete(labelled('deleted', 'x'));
+    await until(() => seen.size >= 3);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect([...seen].sort()).toEqual(['a/added', 'a/deleted', 'a/moved']);
+    await controller.stop();
+  });
+
   it('hands each reconcile its key, namespace, name and a logger bound to them', async () => {
     let context: ReconcileContext | undefined;
     const { controller } = makeController(async (_key, ctx) => {

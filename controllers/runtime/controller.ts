@@ -37,6 +37,12 @@ export type Reconcile = (key: string, context: ReconcileContext) => Promise<Resu
 /** Maps a changed object to the keys to reconcile. */
 export type MapFunc<T> = (obj: T) => Iterable<string>;
 
+/**
+ * Whether an update is worth a reconcile (controller-runtime's update predicate). Adds and deletes
+ * always are; an update that returns false is dropped for this watch only.
+ */
+export type UpdatePredicate<T> = (obj: T, old: T) => boolean;
+
 /** The changed object's own key: for the controller's primary resource. */
 export function enqueueObject(obj: KubernetesObject): string[] {
   return [objectKey(obj)];
@@ -116,9 +122,9 @@ export class Controller {
   /**
    * Reconciles the keys `map` returns for each object `source` adds, updates or deletes (on update,
    * for the old and the new object, so a changed owner reference reaches both owners). The default
-   * map enqueues the object itself. Call before `start()`.
+   * map enqueues the object itself; `updated` filters updates. Call before `start()`.
    */
-  watches<T extends KubernetesObject>(source: ObjectSource<T>, map: MapFunc<T> = enqueueObject): this {
+  watches<T extends KubernetesObject>(source: ObjectSource<T>, map: MapFunc<T> = enqueueObject, updated?: UpdatePredicate<T>): this {
     if (this.started) throw new Error(`controller ${this.name}: add watches before start()`);
     const enqueue = (obj: T) => {
       for (const key of map(obj)) this.queue.add(key);
@@ -126,6 +132,7 @@ export class Controller {
     const handler: InformerHandler<T> = {
       add: enqueue,
       update: (obj, old) => {
+        if (updated && !updated(obj, old)) return;
         enqueue(old);
         enqueue(obj);
       },

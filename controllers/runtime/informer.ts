@@ -305,6 +305,8 @@ export class Informer<T extends KubernetesObject> implements ObjectSource<T> {
   }
 
   private slim(obj: KubernetesObject): KubernetesObject {
+    // No controller reads managedFields, and on objects with a status they are often its largest field.
+    if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
     return this.options.transform ? this.options.transform(obj) : obj;
   }
 
