@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { worthReconciling } from './controller.js';
+import { awaitsPods, worthReconciling } from './controller.js';
 
 const job = (status: Job['status'], metadata: Partial<Job['metadata']> = {}): Job => ({
   apiVersion: 'octopus.openi.pcl.cn/v1alpha1',
@@ -26,5 +26,18 @@ describe('worthReconciling (Job updates the Job controller acts on)', () => {
     ['a waiting job whose backoff changed', job(waiting({ backoffUntil: '2026-11-30T00:01:00Z' })), job(waiting()), true],
   ])('%s: %s', (_what, updated, old, expected) => {
     expect(worthReconciling(updated, old)).toBe(expected);
+  });
+});
+
+describe('awaitsPods (Job events that jump the queue)', () => {
+  const admission = { pool: 'p', podSets: [] } as unknown as NonNullable<Job['status']>['admission'];
+  it.each([
+    ['admitted, pods not yet running', job({ phase: 'Admitted', admission }), true],
+    ['new', job(undefined), false],
+    ['waiting', job(waiting({ position: 2 })), false],
+    ['running', job({ phase: 'Running', admission }), false],
+    ['succeeded', job({ phase: 'Succeeded' }), false],
+  ])('%s: %s', (_what, j, expected) => {
+    expect(awaitsPods(j)).toBe(expected);
   });
 });

@@ -10,6 +10,7 @@ import { parseQuantity, parseResources } from '../../apis/quantity.js';
 import { ensureOwnClaim, localMounts, ShareError } from '../assets/share.js';
 import { registerJobOutput } from '../model/output.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
+import { isTerminal as podFinished } from '../cluster/nodes.js';
 import type { ControllerContext, ControllerSetup } from '../context.js';
 import { core, octopus } from '../resources.js';
 import { isAlreadyExists, isTerminal, resourcePath, semanticEqual, setCondition, type Condition, type Manager, type ResourceRef } from '../runtime/index.js';
@@ -101,8 +102,8 @@ export class JobReconciler {
     if (status.phase === undefined) {
       status.phase = 'Queued';
       status.queuedAt = rfc3339(now);
+      // No event: every job starts queued, and the admission controller's word on it follows at once.
       cond(status, job, now, C.Admitted, 'False', R.Pending, 'waiting for admission');
-      this.record(job, 'Normal', 'Queued', 'queued for admission');
     }
 
     const pods = this.caches.pods.byIndex(podIndexes.job, key);
@@ -274,6 +275,15 @@ export function worthReconciling(job: Job, old: Job): boolean {
   return !semanticEqual(rest, oldRest);
 }
 
+/**
+ * Reconciles that start or end what holds quota go before the rest: an admitted job's pods, and a
+ * finished pod (its job's end releases the reservation for the next in line). Thousands of new
+ * jobs getting their first status must not delay either.
+ */
+export function awaitsPods(job: Job): boolean {
+  return job.status?.phase === 'Admitted' && job.status.admission !== undefined;
+}
+
 export const setupJobController: ControllerSetup = (ctx) => {
   const { manager, options } = ctx;
   const { jobs, pods } = schedulingCaches(manager);
@@ -282,10 +292,14 @@ export const setupJobController: ControllerSetup = (ctx) => {
   const reconciler = new JobReconciler(ctx, () => admission.controller?.enqueue(admissionCycleKey));
   const controller = manager
     .addController({ name: 'job', concurrency: options.workers, reconcile: (key) => reconciler.reconcile(key) })
-    .watches(jobs, undefined, worthReconciling)
-    .watches(pods, (pod: V1Pod) => {
-      const job = pod.metadata?.labels?.[labels.job];
-      return job ? [`${pod.metadata!.namespace}/${job}`] : [];
-    });
+    .watches(jobs, undefined, { updated: worthReconciling, urgent: awaitsPods })
+    .watches(
+      pods,
+      (pod: V1Pod) => {
+        const job = pod.metadata?.labels?.[labels.job];
+        return job ? [`${pod.metadata!.namespace}/${job}`] : [];
+      },
+      { urgent: podFinished },
+    );
   admission.controller = setupAdmission(ctx, (key) => controller.enqueue(key));
 };

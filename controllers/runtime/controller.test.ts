@@ -80,7 +80,7 @@ describe('Controller', () => {
     });
     const jobs = new FakeSource<KubernetesObject>();
     const labelled = (name: string, tier: string): KubernetesObject => ({ ...object('a', name), metadata: { ...object('a', name).metadata, labels: { tier } } });
-    controller.watches(jobs, undefined, (obj, old) => obj.metadata?.labels?.tier !== old.metadata?.labels?.tier);
+    controller.watches(jobs, undefined, { updated: (obj, old) => obj.metadata?.labels?.tier !== old.metadata?.labels?.tier });
     jobs.markSynced();
     await controller.start();
     jobs.update(labelled('same', 'x'), labelled('same', 'x'));

@@ -37,11 +37,15 @@ export type Reconcile = (key: string, context: ReconcileContext) => Promise<Resu
 /** Maps a changed object to the keys to reconcile. */
 export type MapFunc<T> = (obj: T) => Iterable<string>;
 
-/**
- * Whether an update is worth a reconcile (controller-runtime's update predicate). Adds and deletes
- * always are; an update that returns false is dropped for this watch only.
- */
-export type UpdatePredicate<T> = (obj: T, old: T) => boolean;
+export interface WatchOptions<T> {
+  /**
+   * Whether an update is worth a reconcile (controller-runtime's update predicate). Adds and
+   * deletes always are; an update it refuses is dropped for this watch only.
+   */
+  readonly updated?: (obj: T, old: T) => boolean;
+  /** Events of objects it holds for (the new object, or the deleted one) jump the queue. */
+  readonly urgent?: (obj: T) => boolean;
+}
 
 /** The changed object's own key: for the controller's primary resource. */
 export function enqueueObject(obj: KubernetesObject): string[] {
@@ -122,21 +126,23 @@ export class Controller {
   /**
    * Reconciles the keys `map` returns for each object `source` adds, updates or deletes (on update,
    * for the old and the new object, so a changed owner reference reaches both owners). The default
-   * map enqueues the object itself; `updated` filters updates. Call before `start()`.
+   * map enqueues the object itself; `options` filter updates and pick urgent events. Call before `start()`.
    */
-  watches<T extends KubernetesObject>(source: ObjectSource<T>, map: MapFunc<T> = enqueueObject, updated?: UpdatePredicate<T>): this {
+  watches<T extends KubernetesObject>(source: ObjectSource<T>, map: MapFunc<T> = enqueueObject, options: WatchOptions<T> = {}): this {
     if (this.started) throw new Error(`controller ${this.name}: add watches before start()`);
-    const enqueue = (obj: T) => {
-      for (const key of map(obj)) this.queue.add(key);
+    const { updated, urgent } = options;
+    const enqueue = (obj: T, asUrgent = urgent?.(obj) ?? false) => {
+      for (const key of map(obj)) this.queue.add(key, asUrgent);
     };
     const handler: InformerHandler<T> = {
-      add: enqueue,
+      add: (obj) => enqueue(obj),
       update: (obj, old) => {
         if (updated && !updated(obj, old)) return;
-        enqueue(old);
-        enqueue(obj);
+        const asUrgent = urgent?.(obj) ?? false;
+        enqueue(old, asUrgent);
+        enqueue(obj, asUrgent);
       },
-      delete: enqueue,
+      delete: (obj) => enqueue(obj),
     };
     this.subscriptions.push({ subscribe: () => source.addHandler(handler), waitForSync: (signal) => source.waitForSync(signal) });
     return this;

@@ -56,6 +56,31 @@ describe('WorkQueue', () => {
     expect(queue.length).toBe(0);
   });
 
+  it('hands urgent keys out first, in their order, then the rest in theirs; an urgent add promotes a waiting key once', async () => {
+    const { queue } = makeQueue();
+    queue.add('ns/new-1');
+    queue.add('ns/new-2');
+    queue.add('ns/finished', true);
+    queue.add('ns/new-3');
+    queue.add('ns/new-2', true);
+    queue.add('ns/new-2', true);
+    queue.add('ns/finished');
+    expect(queue.length).toBe(4);
+    const order: string[] = [];
+    for (let key = queue.length ? await queue.get() : undefined; key !== undefined; key = queue.length ? await queue.get() : undefined) order.push(key);
+    expect(order).toEqual(['ns/finished', 'ns/new-2', 'ns/new-1', 'ns/new-3']);
+  });
+
+  it('requeues a key made urgent while it was processed ahead of the others', async () => {
+    const { queue } = makeQueue();
+    queue.add('ns/a');
+    const key = await queue.get();
+    queue.add('ns/b');
+    queue.add('ns/a', true);
+    queue.done(key!);
+    expect([await queue.get(), await queue.get()]).toEqual(['ns/a', 'ns/b']);
+  });
+
   it('hands a newly added key to a worker that is already waiting', async () => {
     const { queue } = makeQueue();
     const waiting = queue.get();

@@ -33,7 +33,10 @@ interface Delayed {
  * - a key is handed to one worker at a time: adding it while it is processed marks it dirty, and it
  *   is queued again when that worker calls `done()`;
  * - `addRateLimited` delays by the rate limiter (per-key backoff and a global bucket), `forget`
- *   resets the backoff, `addAfter` delays by a fixed time (one timer per key, earliest wins).
+ *   resets the backoff, `addAfter` delays by a fixed time (one timer per key, earliest wins);
+ * - a key added as urgent is handed out before every other waiting key (controller-runtime's
+ *   priority queue): work that frees resources or starts admitted workloads does not wait
+ *   behind a burst of new objects.
  */
 export class WorkQueue {
   private readonly clock: Clock;
@@ -41,6 +44,10 @@ export class WorkQueue {
   private readonly metrics: WorkQueueMetrics | undefined;
   /** Keys ready to be handed out, in order. A Set keeps insertion order and makes removal cheap. */
   private readonly ready = new Set<string>();
+  /** Urgent keys ready to be handed out, in order; handed out before `ready`. */
+  private readonly urgentReady = new Set<string>();
+  /** Dirty keys added as urgent since they were last handed out. */
+  private readonly urgent = new Set<string>();
   /** Keys that need processing: ready ones, and processing ones that were added again. */
   private readonly dirty = new Set<string>();
   private readonly processing = new Map<string, number>();
@@ -56,14 +63,22 @@ export class WorkQueue {
     this.metrics = options.metrics;
   }
 
-  add(key: string): void {
-    if (this.stopping || this.dirty.has(key)) return;
+  add(key: string, urgent = false): void {
+    if (this.stopping) return;
+    if (this.dirty.has(key)) {
+      if (urgent && !this.urgent.has(key)) {
+        this.urgent.add(key);
+        if (this.ready.delete(key)) this.urgentReady.add(key);
+      }
+      return;
+    }
     this.dirty.add(key);
+    if (urgent) this.urgent.add(key);
     this.addedAt.set(key, this.clock.now());
     this.metrics?.added();
     // A key being processed is queued again by done(), never handed to a second worker now.
     if (this.processing.has(key)) return;
-    this.ready.add(key);
+    this.readyQueue(key).add(key);
     this.handOut();
   }
 
@@ -101,7 +116,7 @@ export class WorkQueue {
 
   /** Keys waiting to be handed out. */
   get length(): number {
-    return this.ready.size;
+    return this.ready.size + this.urgentReady.size;
   }
 
   /**
@@ -122,7 +137,7 @@ export class WorkQueue {
     this.processing.delete(key);
     this.metrics?.worked((this.clock.now() - startedAt) / 1000);
     if (this.dirty.has(key) && !this.stopping) {
-      this.ready.add(key);
+      this.readyQueue(key).add(key);
       this.handOut();
     }
     if (this.processing.size === 0) this.notifyDrained();
@@ -139,6 +154,8 @@ export class WorkQueue {
       for (const { timer } of this.delayed.values()) timer.cancel();
       this.delayed.clear();
       this.ready.clear();
+      this.urgentReady.clear();
+      this.urgent.clear();
       this.dirty.clear();
       this.addedAt.clear();
       this.metrics?.depth(0);
@@ -148,27 +165,33 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  private readyQueue(key: string): Set<string> {
+    return this.urgent.has(key) ? this.urgentReady : this.ready;
+  }
+
   private take(): string | undefined {
-    const next = this.ready.values().next();
+    const from = this.urgentReady.size > 0 ? this.urgentReady : this.ready;
+    const next = from.values().next();
     if (next.done) return undefined;
     const key = next.value;
-    this.ready.delete(key);
+    from.delete(key);
+    this.urgent.delete(key);
     this.dirty.delete(key);
     const now = this.clock.now();
     this.processing.set(key, now);
     const addedAt = this.addedAt.get(key);
     this.addedAt.delete(key);
     if (addedAt !== undefined) this.metrics?.queued((now - addedAt) / 1000);
-    this.metrics?.depth(this.ready.size);
+    this.metrics?.depth(this.length);
     return key;
   }
 
   private handOut(): void {
-    while (this.waiters.length > 0 && this.ready.size > 0) {
+    while (this.waiters.length > 0 && this.length > 0) {
       const waiter = this.waiters.shift();
       waiter?.(this.take());
     }
-    this.metrics?.depth(this.ready.size);
+    this.metrics?.depth(this.length);
   }
 
   private notifyDrained(): void {
