@@ -20,6 +20,18 @@ import { buildMpiConfigMap, buildPods, buildService, labels, needsService, owner
 import { resolveReferences, type Lookups, type ResolvedReferences } from './references.js';
 import { admissionCycleKey, setupAdmission } from '../admission/controller.js';
 
+/**
+ * A gang's pod counts move with each of its pods; when nothing else in the status changed they
+ * are written at most this often, so an 8-pod gang starting costs one write, not eight.
+ */
+const progressWriteIntervalMs = 5_000;
+
+/** The status without the fields that only count pods. */
+function withoutProgress(status: JobStatus): JobStatus {
+  const { pods: _pods, tasks: _tasks, ...rest } = status;
+  return rest;
+}
+
 /** A reference that does not resolve yet is looked at again this often (objects may be applied in any order). */
 const unresolvedRecheckMs = 15_000;
 
@@ -73,6 +85,7 @@ function cond(status: JobStatus, job: Job, now: number, type: string, s: Conditi
 export class JobReconciler {
   private readonly caches;
   private readonly lookups: Lookups;
+  private readonly progressWrittenAt = new Map<string, number>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -88,7 +101,10 @@ export class JobReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {
     const cached = this.caches.jobs.get(key);
-    if (!cached || cached.metadata.deletionTimestamp) return;
+    if (!cached || cached.metadata.deletionTimestamp) {
+      this.progressWrittenAt.delete(key);
+      return;
+    }
     const job: Job = { ...cached, status: structuredClone(cached.status ?? {}) };
     const status = job.status!;
     const now = this.manager.clock.now();
@@ -143,12 +159,18 @@ export class JobReconciler {
     }
 
     const wasQueued = cached.status?.phase === 'Queued';
-    const { changed } = await this.manager.client.updateStatusIfChanged(octopus.Job, cached, decision.status);
+    const waits = [decision.requeueAfterMs];
+    const sinceProgress = now - (this.progressWrittenAt.get(key) ?? 0);
+    const onlyProgressMoved =
+      cached.status !== undefined && decision.events.length === 0 && !semanticEqual(cached.status, decision.status) && semanticEqual(withoutProgress(cached.status), withoutProgress(decision.status));
+    let changed = false;
+    if (onlyProgressMoved && sinceProgress < progressWriteIntervalMs) waits.push(progressWriteIntervalMs - sinceProgress);
+    else ({ changed } = await this.manager.client.updateStatusIfChanged(octopus.Job, cached, decision.status));
+    if (changed) this.progressWrittenAt.set(key, now);
     for (const e of decision.events) this.record(job, e.type, e.reason, e.note);
     // Reservations released or jobs (re)queued change what the admission cycle can do.
     if (changed && (wasQueued !== (decision.status.phase === 'Queued') || decision.status.phase !== cached.status?.phase)) this.onQueueChanged();
 
-    const waits = [decision.requeueAfterMs];
     if (!refs.ok || notShared) waits.push(unresolvedRecheckMs);
     if (decision.status.phase === 'Queued' && decision.status.backoffUntil) waits.push(Math.max(0, Date.parse(decision.status.backoffUntil) - now));
     const next = waits.filter((w): w is number => w !== undefined);

@@ -226,6 +226,7 @@ function args(name: ComponentName): string[] {
       return [
         `--kubeconfig=${componentKubeconfig('kwok')}`,
         `--config=${join(repoRoot, 'hack', 'cluster', 'kwok-stages.yaml')}`,
+        `--config=${join(repoRoot, 'hack', 'cluster', 'kwok-config.yaml')}`,
         `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation.key}=${kwokNodeAnnotation.value}`,
         `--server-address=127.0.0.1:${p.kwok}`,
         // The default /24 runs out of pod IPs in the admission benchmark.
