@@ -15,12 +15,16 @@ export function chartCrds(): V1CustomResourceDefinition[] {
 }
 
 /** Server-side applies every Octopus CRD and waits until each is Established. Idempotent. */
-export async function installCrds(kc: KubeConfig): Promise<V1CustomResourceDefinition[]> {
+export function installCrds(kc: KubeConfig): Promise<V1CustomResourceDefinition[]> {
+  return applyCrds(kc, chartCrds(), 'octopus-tests');
+}
+
+/** Server-side applies `crds` as `fieldManager` and waits until each is Established. Idempotent. */
+export async function applyCrds(kc: KubeConfig, crds: V1CustomResourceDefinition[], fieldManager: string): Promise<V1CustomResourceDefinition[]> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  const crds = chartCrds();
   const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
   for (const crd of crds) {
-    await api.patchCustomResourceDefinition({ name: crd.metadata!.name!, body: crd, fieldManager: 'octopus-tests', force: true }, apply);
+    await api.patchCustomResourceDefinition({ name: crd.metadata!.name!, body: crd, fieldManager, force: true }, apply);
   }
   for (const crd of crds) {
     await eventually(`CRD ${crd.metadata!.name} Established`, async () => {
