@@ -140,6 +140,8 @@ interface WorkloadProps {
   args: string[];
   port: { name: string; containerPort: number };
   probeScheme: 'HTTP' | 'HTTPS';
+  /** Node.js flags before the entry point. */
+  nodeOptions?: string[];
 }
 
 /** A Deployment of the Octopus image, restricted, spread across nodes, with a PDB. */
@@ -180,7 +182,7 @@ export class OctopusWorkload extends Construct {
                 name: props.component,
                 image,
                 imagePullPolicy: value('global.image.pullPolicy'),
-                command: ['node', `dist/${props.component === 'controller' ? 'controllers' : 'webhooks'}/main.js`],
+                command: ['node', ...(props.nodeOptions ?? []), `dist/${props.component === 'controller' ? 'controllers' : 'webhooks'}/main.js`],
                 args: props.args,
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -239,6 +241,7 @@ export class Controller extends Construct {
       component: 'controller',
       port: { name: 'metrics', containerPort: names.metricsPort },
       probeScheme: 'HTTP',
+      nodeOptions: [`--max-old-space-size=${value('controller.heapLimitMiB')}`],
       args: [
         `--lease-namespace=${releaseNamespace}`,
         `--metrics-port=${names.metricsPort}`,

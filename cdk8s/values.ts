@@ -52,6 +52,10 @@ export const valuesSchema = Type.Object(
         kubeApiBurst: d(Type.Integer({ default: 500, minimum: 1 }), 'API requests the controller may make at once above kubeApiQps.'),
         logLevel: d(Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l)), { default: 'info' }), 'Log level.'),
         resources: { ...resources, default: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } } },
+        heapLimitMiB: d(
+          Type.Integer({ default: 256, minimum: 64 }),
+          'Node.js old-space limit (--max-old-space-size). Without it V8 sizes the heap by the machine, not the container, and lets garbage pile up to several times the live data. About 64 MiB is live per 2,000 jobs and 7,500 pods: raise it with resources.limits.memory, keeping it at about half of that.',
+        ),
         importerImage: d(Type.String({ default: 'docker.io/rclone/rclone:1.68' }), 'Image of dataset/algorithm/model import Jobs.'),
         builderImage: d(Type.String({ default: 'gcr.io/kaniko-project/executor:v1.23.2' }), 'Kaniko-style executor building Images into a tarball; it never sees the push credential.'),
         pusherImage: d(Type.String({ default: 'gcr.io/go-containerregistry/crane:v0.20.2' }), 'crane-style image pushing a built tarball with the push secret.'),
