@@ -291,8 +291,9 @@ export function resultStem(prefix: string, w: Workload, date: string): string {
   return join(resultsDir, `${prefix}-${w.nodes}n-${w.jobs}j-${date.replace(/[:.]/g, '-')}`);
 }
 
-export function writeJson(file: string, data: unknown): void {
+/** Writes `data` indented, or on one line when `compact` (per-job series: indented, each number takes a line). */
+export function writeJson(file: string, data: unknown, compact = false): void {
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify(data, null, compact ? undefined : 2) + '\n');
   console.log(`wrote ${file}`);
 }

@@ -20,6 +20,7 @@
  *                            [--qps 300 --burst 500] [--systems bare,octopus,kueue] [--ttl 0]
  */
 import { loadavg } from 'node:os';
+import { basename } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigPath } from '../../hack/cluster/paths.js';
 import {
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
         ...Object.fromEntries((['octopus', 'kueue'] as const).flatMap((s) => (run[s] ? [[s, { ...run[s], series: undefined }]] : []))),
       })),
       medians: table(all),
-      series: `${stem}-series.json`,
+      series: `${basename(stem)}-series.json`,
     });
   for (let i = 1; i <= runs; i++) {
     const run: Partial<Run> = {};
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
       jobColumns,
       barePodColumns: ['seen', 'bound', 'running'],
       runs: all.map((run) => ({ bare: run.bare?.podSeries, octopus: run.octopus?.series, kueue: run.kueue?.series })),
-    });
+    }, true);
   }
   if (runs > 1) {
     for (const [i, run] of all.entries()) printRun(run, `run ${i + 1}/${runs}`);
