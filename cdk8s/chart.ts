@@ -246,6 +246,7 @@ export class Controller extends Construct {
         `--lease-namespace=${releaseNamespace}`,
         `--metrics-port=${names.metricsPort}`,
         `--workers=${value('controller.workers')}`,
+        `--job-workers=${value('controller.jobWorkers')}`,
         `--kube-api-qps=${value('controller.kubeApiQps')}`,
         `--kube-api-burst=${value('controller.kubeApiBurst')}`,
         `--log-level=${value('controller.logLevel')}`,

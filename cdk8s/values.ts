@@ -48,6 +48,7 @@ export const valuesSchema = Type.Object(
       {
         replicas: d(Type.Integer({ default: 2, minimum: 1 }), 'Controller replicas; one leads (Lease), the others stand by with warm caches.'),
         workers: d(Type.Integer({ default: 4, minimum: 1 }), 'Workers per controller.'),
+        jobWorkers: d(Type.Integer({ default: 16, minimum: 1 }), 'Workers of the Job controller: its reconciles create pods and write statuses, each mostly waiting on the apiserver, so it needs more than the others.'),
         kubeApiQps: d(Type.Integer({ default: 300, minimum: 0 }), 'API requests per second the controller makes at most, client side (watches excepted); 0 = unlimited.'),
         kubeApiBurst: d(Type.Integer({ default: 500, minimum: 1 }), 'API requests the controller may make at once above kubeApiQps.'),
         logLevel: d(Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l)), { default: 'info' }), 'Log level.'),

@@ -15,6 +15,8 @@ export interface ControllerOptions {
   metricsPort: number;
   /** Workers per controller. */
   workers: number;
+  /** Workers of the Job controller, whose reconciles wait on the most API round trips. */
+  jobWorkers: number;
   /** Client-side limit of API requests per second (watches excepted); 0 = none. */
   kubeApiQps: number;
   /** Requests allowed at once above the QPS limit. */
@@ -78,6 +80,7 @@ export const flags: Flag[] = [
   { key: 'metricsPort', flag: 'metrics-port', type: 'number', default: 8080, help: 'port of /metrics, /healthz, /readyz (0 = any free port)' },
   { key: 'workers', flag: 'workers', type: 'number', default: 4, help: 'workers per controller' },
   // Kueue's defaults, so a side-by-side gives both the same limit.
+  { key: 'jobWorkers', flag: 'job-workers', type: 'number', default: 16, help: 'workers of the Job controller (it makes most of the API calls; each mostly waits on the apiserver)' },
   { key: 'kubeApiQps', flag: 'kube-api-qps', type: 'number', default: 300, help: 'API requests per second, client side (watches excepted); 0 = unlimited' },
   { key: 'kubeApiBurst', flag: 'kube-api-burst', type: 'number', default: 500, help: 'API requests at once above --kube-api-qps' },
   { key: 'logLevel', flag: 'log-level', type: 'string', default: 'info', help: 'pino level: trace, debug, info, warn, error' },

@@ -313,7 +313,7 @@ export const setupJobController: ControllerSetup = (ctx) => {
   const admission: { controller?: { enqueue(key: string): void } } = {};
   const reconciler = new JobReconciler(ctx, () => admission.controller?.enqueue(admissionCycleKey));
   const controller = manager
-    .addController({ name: 'job', concurrency: options.workers, reconcile: (key) => reconciler.reconcile(key) })
+    .addController({ name: 'job', concurrency: options.jobWorkers, reconcile: (key) => reconciler.reconcile(key) })
     .watches(jobs, undefined, { updated: worthReconciling, urgent: awaitsPods })
     .watches(
       pods,

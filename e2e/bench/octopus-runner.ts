@@ -10,12 +10,19 @@ import { group, version, type Job, type ResourcePool, type WorkloadPriorityClass
 import { flags } from '../../controllers/options.js';
 import { labels } from '../../controllers/job/pods.js';
 import { installCrds } from '../harness/crds.js';
-import { assertAlive, startControllerProcess, type ControllerProcess } from '../harness/process.js';
+import { assertAlive, startBuiltControllerProcess, type ControllerProcess } from '../harness/process.js';
+import { defaultValues } from '../../cdk8s/values.js';
 import { bench, clearNamespacesAndNodes, createNodesAndNamespaces, deleteNamespaces, deleteNodes, gpusPerWorkspace, ignoreConflict, ignoreNotFound, inParallel, namespaces, podRequests, resultsDir, simAnnotations, submission, waitGone, type ClientLimits, type Workload } from './common.js';
 import type { ObservedSystem } from './observer.js';
 
 const octopusPool = bench.resourceTag;
 const specName = 'bench-gpu-1x';
+
+/** The Node.js flags the chart's defaults give the controller. */
+function chartNodeOptions(): string[] {
+  const values = defaultValues() as { controller: { heapLimitMiB: number } };
+  return [`--max-old-space-size=${values.controller.heapLimitMiB}`];
+}
 
 /** Cluster-scoped objects a run creates, by plural; the priority classes only in the preemption scenario. */
 const clusterObjects = (classes: string[]) => [
@@ -110,7 +117,7 @@ export async function withOctopus<T>(
     await createNodesAndNamespaces(core, w);
     await createObjects(kc, w, classes);
     const args = ['--no-leader-elect', '--log-level', 'warn', '--workers', '8', ...octopusClientFlags(opts.limits), ...(opts.args ?? [])];
-    const started = startControllerProcess(opts.kubeconfig, args, join(resultsDir, 'octopus-controller.log'));
+    const started = startBuiltControllerProcess(opts.kubeconfig, args, join(resultsDir, 'octopus-controller.log'), chartNodeOptions());
     controller = started;
     // Ready when its pool's status counts every node: it has synced and reconciles.
     const deadline = Date.now() + 120_000;

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,4 +73,30 @@ export function assertAlive(p: ControllerProcess): void {
 export function startControllerProcess(kubeconfig: string, args: string[], log: string): ControllerProcess {
   const tsx = pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('tsx')).href;
   return startProcess(process.execPath, ['--import', tsx, join(repoRoot, 'controllers', 'main.ts'), '--kubeconfig', kubeconfig, '--metrics-port', '0', ...args], { log, cwd: repoRoot });
+}
+
+let built: string | undefined;
+
+/**
+ * The controller compiled as the image builds it, once per process, into a folder of this run's
+ * own under dist/ (ignored by git): inside the repository, so its imports find node_modules.
+ */
+function builtController(): string {
+  if (!built) {
+    mkdirSync(join(repoRoot, 'dist'), { recursive: true });
+    const outDir = mkdtempSync(join(repoRoot, 'dist', 'bench-'));
+    process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    execFileSync(process.execPath, [createRequire(join(repoRoot, 'package.json')).resolve('typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', outDir], { cwd: repoRoot, stdio: 'inherit' });
+    built = join(outDir, 'controllers', 'main.js');
+  }
+  return built;
+}
+
+/**
+ * Runs `octopus-controller` as the chart deploys it: compiled JavaScript, with the Node.js flags
+ * the chart passes (`nodeOptions`), not through tsx, whose loader thread and on-the-fly
+ * compilation a deployed controller does not carry. For benchmarks, whose memory and CPU count.
+ */
+export function startBuiltControllerProcess(kubeconfig: string, args: string[], log: string, nodeOptions: string[]): ControllerProcess {
+  return startProcess(process.execPath, [...nodeOptions, builtController(), '--kubeconfig', kubeconfig, '--metrics-port', '0', ...args], { log, cwd: repoRoot });
 }
