@@ -8,7 +8,8 @@ import { kubeconfigPath } from './paths.js';
 const usage = `usage: npm run cluster -- <command> [options]
 
 commands:
-  tools    build the pinned Kubernetes binaries into ${binDir()} (skips what exists)
+  tools    build the pinned Kubernetes binaries and the S3 server (versitygw) into
+           ${binDir()} and ${binDir(process.env, 'versitygw')} (skips what exists)
   up       start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
            create simulated nodes; reuses a healthy plane, cleans a stale one first
              --cpu-nodes N --gpu-nodes N --npu-nodes N   (default ${defaultNodeCounts.cpu}/${defaultNodeCounts.gpu}/${defaultNodeCounts.npu})

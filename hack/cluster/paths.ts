@@ -31,5 +31,7 @@ export function ports(env: NodeJS.ProcessEnv = process.env) {
     provisioner: base + 248,
     webhooks: base + 250,
     controllerMetrics: base + 251,
+    /** The S3 server (versitygw). */
+    s3: base + 900,
   };
 }

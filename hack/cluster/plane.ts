@@ -10,12 +10,13 @@ import { ensureTools, resolveTool } from './tools.js';
 import { healthy, ownedPid, startProcess, stopProcess, waitHealthy, type Log, type ManagedProcess } from './processes.js';
 import { kwokNodeAnnotation, simulatedNodes, type NodeCounts } from './nodes.js';
 import type { ToolName } from './versions.js';
+import { readS3Access, s3AccessFile, s3DataDir, writeS3Access, type S3Access } from './s3.js';
 
 
-type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner';
+type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner' | 's3';
 
 /** Start order; `down` stops in reverse. */
-const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'provisioner'];
+const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'provisioner', 's3'];
 
 /** The provisioner is ours, in TypeScript: run by this Node.js through tsx. */
 const provisionerScript = join(repoRoot, 'hack', 'cluster', 'provisioner.ts');
@@ -29,12 +30,15 @@ function component(name: ComponentName): ManagedProcess {
     'kube-scheduler': `https://127.0.0.1:${p.scheduler}/healthz`,
     kwok: `http://127.0.0.1:${p.kwok}/healthz`,
     provisioner: `http://127.0.0.1:${p.provisioner}/healthz`,
+    s3: `http://127.0.0.1:${p.s3}/health`,
   };
+  const tool: Partial<Record<ComponentName, ToolName>> = { s3: 'versitygw' };
   return {
     name,
-    command: name === 'provisioner' ? process.execPath : resolveTool(name as ToolName),
+    command: name === 'provisioner' ? process.execPath : resolveTool(tool[name] ?? (name as ToolName)),
     args: args(name),
-    identifies: (argv) => (name === 'provisioner' ? argv.includes(provisionerScript) : (argv[0]?.endsWith(`/${name}`) ?? false)),
+    ...(name === 's3' && existsSync(s3AccessFile()) ? { env: s3ServerEnv(readS3Access()) } : {}),
+    identifies: (argv) => (name === 'provisioner' ? argv.includes(provisionerScript) : (argv[0]?.endsWith(`/${tool[name] ?? name}`) ?? false)),
     healthUrl: health[name],
     ...(name === 'etcd' ? { healthyBody: (body: string) => /"health":\s*"true"/.test(body) } : {}),
   };
@@ -153,6 +157,11 @@ function writeKubeconfigs(tokens: Record<Identity, string>): void {
   }
 }
 
+/** versitygw reads its root keys from the environment, which other local users cannot read. */
+function s3ServerEnv(access: S3Access): Record<string, string> {
+  return { ROOT_ACCESS_KEY_ID: access.accessKeyID, ROOT_SECRET_ACCESS_KEY: access.secretAccessKey, VGW_REGION: access.region };
+}
+
 // ---------------------------------------------------------------- component arguments
 
 function args(name: ComponentName): string[] {
@@ -234,6 +243,8 @@ function args(name: ComponentName): string[] {
         '--node-lease-duration-seconds=40',
         '--node-ip=10.0.0.1',
       ];
+    case 's3':
+      return [`--port=127.0.0.1:${p.s3}`, '--health=/health', '--quiet', 'posix', s3DataDir()];
     case 'provisioner':
       // An absolute loader URL: the process runs in the state folder, which may be outside the repository.
       return ['--import', import.meta.resolve('tsx'), provisionerScript, '--kubeconfig', kubeconfigPath(), '--port', String(p.provisioner)];
@@ -327,6 +338,17 @@ export async function down(log: Log = console.log): Promise<void> {
   }
 }
 
+/** Components beside Kubernetes itself: started alone when missing from a running plane. */
+const addOns: readonly ComponentName[] = ['s3'];
+
+async function startAddOn(name: ComponentName, log: Log): Promise<void> {
+  await stopProcess(component(name), () => {});
+  if (name === 's3' && !existsSync(s3AccessFile())) writeS3Access();
+  const pid = startProcess(component(name));
+  await waitHealthy(component(name), 30_000);
+  log(`${name} healthy (pid ${pid})`);
+}
+
 export interface UpOptions {
   nodes: NodeCounts;
   log?: Log;
@@ -342,12 +364,15 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   const log = opts.log ?? console.log;
   const started = Date.now();
   await ensureTools(log);
-  if (await isHealthy()) {
+  const existing = await status();
+  const kubernetesHealthy = existsSync(kubeconfigPath()) && existing.filter((s) => !addOns.includes(s.name)).every((s) => s.healthy);
+  if (kubernetesHealthy) {
+    // A plane started before an add-on existed (or whose add-on died) gets it started, not a restart.
+    for (const s of existing.filter((c) => addOns.includes(c.name) && !c.healthy)) await startAddOn(s.name, log);
     log('local plane already running and healthy; reusing it');
     await createNodes(simulatedNodes(opts.nodes));
     return { kubeconfig: kubeconfigPath(), reused: true, seconds: (Date.now() - started) / 1000 };
   }
-  const existing = await status();
   if (existing.some((s) => s.pid !== undefined) || existsSync(kubeconfigPath())) {
     log('found a stale plane (' + existing.map((s) => `${s.name}:${s.healthy ? 'ok' : 'down'}`).join(' ') + '); cleaning it first');
   }
@@ -357,6 +382,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   const dir = paths();
   for (const d of [dir.state, dir.logs, dir.pids, dir.etcdData, dir.apiserverCerts]) mkdirSync(d, { recursive: true });
   const { tokens } = writeCredentials();
+  writeS3Access();
 
   const timeouts: Record<ComponentName, number> = {
     etcd: 30_000,
@@ -365,6 +391,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     'kube-scheduler': 60_000,
     kwok: 30_000,
     provisioner: 30_000,
+    s3: 30_000,
   };
   try {
     for (const name of componentOrder) {

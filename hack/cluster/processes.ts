@@ -16,6 +16,8 @@ export interface ManagedProcess {
   name: string;
   command: string;
   args: string[];
+  /** Added to the environment: secrets go here, never into argv, which any local user can read in /proc. */
+  env?: Record<string, string>;
   /** How to recognise this process in /proc/<pid>/cmdline. */
   identifies(argv: string[]): boolean;
   healthUrl: string;
@@ -52,7 +54,7 @@ export function startProcess(p: ManagedProcess): number {
   if (!existsSync(p.command)) throw new Error(`${p.name}: ${p.command} not found; run \`npm run cluster -- tools\``);
   const out = openSync(logFile(p.name), 'a');
   // Detached: what `up` starts outlives the command that started it.
-  const child = spawn(p.command, p.args, { detached: true, stdio: ['ignore', out, out], cwd: stateDir() });
+  const child = spawn(p.command, p.args, { detached: true, stdio: ['ignore', out, out], cwd: stateDir(), env: { ...process.env, ...p.env } });
   closeSync(out);
   if (child.pid === undefined) throw new Error(`${p.name}: spawn failed`);
   child.unref();

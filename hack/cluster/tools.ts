@@ -35,7 +35,7 @@ export function resolveTool(tool: ToolName, env: NodeJS.ProcessEnv = process.env
   for (const dir of [env.OCTOPUS_K8S_BIN, env.KUBEBUILDER_ASSETS]) {
     if (dir && isExecutable(join(dir, tool))) return join(dir, tool);
   }
-  return join(binDir(env), tool);
+  return join(binDir(env, tool), tool);
 }
 
 export function missingTools(env: NodeJS.ProcessEnv = process.env): ToolName[] {
@@ -225,7 +225,7 @@ async function prepareEtcdModule(srcRoot: string, log: Log): Promise<string> {
 }
 
 async function buildOne(tool: ToolName, root: string, log: Log): Promise<BuildRecord> {
-  const out = join(binDir(), tool);
+  const out = join(binDir(process.env, tool), tool);
   const srcRoot = join(root, 'src');
   const env = goEnv();
   let result: RunResult;
@@ -241,6 +241,14 @@ async function buildOne(tool: ToolName, root: string, log: Log): Promise<BuildRe
   } else if (tool === 'etcd') {
     const dir = await prepareEtcdModule(srcRoot, log);
     result = await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', out, '.'], { cwd: dir, env, label: 'go build etcd', log });
+  } else if (tool === 'versitygw') {
+    mkdirSync(srcRoot, { recursive: true });
+    result = await run('go', ['install', '-trimpath', '-ldflags', `-s -w -X main.Version=${versions.versitygw}`, `github.com/versity/versitygw/cmd/versitygw@${versions.versitygw}`], {
+      cwd: srcRoot,
+      env: { ...env, GOBIN: binDir(process.env, tool), GOFLAGS: '-buildvcs=false' },
+      label: 'go install versitygw',
+      log,
+    });
   } else {
     const pkg = tool === 'kwok' ? `sigs.k8s.io/kwok/cmd/kwok@${versions.kwok}` : `helm.sh/helm/v3/cmd/helm@${versions.helm}`;
     // kwok embeds its own version. helm's version, and the Kubernetes version it assumes when
@@ -281,8 +289,8 @@ export async function ensureTools(log: Log = console.log): Promise<BuildRecord[]
     return [];
   }
   const root = toolsDir();
-  mkdirSync(binDir(), { recursive: true });
-  log(`tools: building ${missing.join(', ')} into ${binDir()} (a cold build takes several minutes)`);
+  for (const tool of missing) mkdirSync(binDir(process.env, tool), { recursive: true });
+  log(`tools: building ${missing.join(', ')} into ${[...new Set(missing.map((t) => binDir(process.env, t)))].join(' and ')} (a cold build takes several minutes)`);
   const records: BuildRecord[] = [];
   for (const tool of missing) {
     const record = await buildOne(tool, root, log);
