@@ -76,6 +76,14 @@ function tap(body: Readable): { body: Readable; check: (expected: { size?: numbe
 }
 
 export async function importHttp(spec: HttpImport, destination: Destination, progress: Progress, log: Logger): Promise<FileRecord[]> {
+  return copyUrl(spec, destination, progress, log).catch((err: unknown) => {
+    // A connection closed mid-body surfaces as the stream's own error; another attempt may get through.
+    if (err instanceof DataError) throw err;
+    throw new DataError('TransferInterrupted', `GET ${redactUrl(spec.url)}: ${(err as Error).message}`, false, { cause: err });
+  });
+}
+
+async function copyUrl(spec: HttpImport, destination: Destination, progress: Progress, log: Logger): Promise<FileRecord[]> {
   const kind = spec.unpack ? archiveKind(spec.url) : undefined;
   if (kind === undefined) {
     const path = downloadName(spec.url);
