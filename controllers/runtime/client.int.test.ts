@@ -180,4 +180,18 @@ describe('ObjectClient against the real apiserver', () => {
       expect(await readWidget('w3')).toMatchObject({ spec: { size: 2 }, status: { phase: 'Ready' } });
     });
   });
+
+  it('reads every response whole when more requests are in flight than the keep-alive pool has sockets', async () => {
+    // Sockets are reused while requests queue for them: the case node-fetch misreads as "Premature close".
+    const names = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+    await Promise.all(names.map((name) => client.applyObject({ ...configMap(name, { payload: 'x'.repeat(20_000) }), metadata: { name, namespace: plane.namespace, labels: { burst: 'true' } } })));
+    const path = `/api/v1/namespaces/${plane.namespace}/configmaps`;
+    const results = await Promise.allSettled(
+      Array.from({ length: 400 }, (_, i) => rest.request<{ items?: unknown[] }>({ method: 'GET', path: i % 2 ? path : `${path}/${names[i % names.length]}`, ...(i % 2 ? { query: { labelSelector: 'burst=true' } } : {}) })),
+    );
+    const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.cause ?? r.reason));
+    expect(failures).toEqual([]);
+    const lists = results.filter((r, i) => i % 2 === 1 && r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ items?: unknown[] }>).value.items?.length);
+    expect(new Set(lists)).toEqual(new Set([names.length]));
+  });
 });

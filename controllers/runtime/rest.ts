@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Agent } from 'node:https';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
 import type { RequestMetrics } from './metrics.js';
 import { sleep, SystemClock } from './clock.js';
 import { TokenBucketRateLimiter } from './rate-limit.js';
@@ -87,10 +88,7 @@ export class RestClient implements Requester {
     try {
       await this.configuration.authMethods.default?.applySecurityAuthentication(context);
       this.keepAlive(context);
-      const response = await this.configuration.httpApi.send(context).toPromise();
-      status = response.httpStatusCode;
-      headers = response.headers;
-      text = await response.body.text();
+      ({ status, headers, text } = await exchange(context));
     } catch (err) {
       this.metrics?.requested(req.method, 0);
       throw new Error(`${what} failed`, { cause: err });
@@ -127,6 +125,40 @@ export class RestClient implements Requester {
     }
     context.setAgent(this.agent.agent);
   }
+}
+
+/**
+ * One request and its whole response over node:https with the context's agent. Not client-node's
+ * transport: its node-fetch 2 reports "Premature close" for complete responses when a keep-alive
+ * socket is reused (node-fetch/node-fetch#1767) — thousands of false failures a minute under load,
+ * each a retried write and a backed-off key.
+ */
+function exchange(context: RequestContext): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  const url = new URL(context.getUrl());
+  const body = context.getBody() as string | undefined;
+  const headers: Record<string, string> = { ...context.getHeaders() };
+  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: context.getHttpMethod(), headers, agent: context.getAgent(), signal: context.getSignal() }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('aborted', () => reject(new Error('the response was cut off')));
+      res.on('end', () => {
+        if (!res.complete) return reject(new Error('the response was cut off'));
+        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function flatHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
 }
 
 function parseJson(text: string): unknown {
