@@ -18,9 +18,10 @@
  *
  *   npm run bench:compare -- --nodes N --jobs M [--workspaces 50] [--run 10s] [--runs R]
  *                            [--qps 300 --burst 500] [--systems bare,octopus,kueue] [--ttl 0]
+ *                            [--cpu-profile]   (Octopus's V8 CPU profile, under results/profiles)
  */
 import { loadavg } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigPath } from '../../hack/cluster/paths.js';
 import {
@@ -40,6 +41,7 @@ import {
   planeCpuSince,
   quotaWaves,
   resultStem,
+  resultsDir,
   round,
   simAnnotations,
   sourceState,
@@ -52,7 +54,7 @@ import { jobColumns, measureJobs, reportRows, startSubmitting, waitForCount, typ
 import { watchPods } from './observer.js';
 import { createOctopusJob, deleteOctopusObjects, octopusClientFlags, octopusJob, octopusSystem, withOctopus } from './octopus-runner.js';
 
-const { workload: w, limits, extra } = benchOptions({ strings: { runs: '1', systems: 'bare,octopus,kueue' } });
+const { workload: w, limits, extra, flags } = benchOptions({ strings: { runs: '1', systems: 'bare,octopus,kueue' }, booleans: ['cpu-profile'] });
 const runs = Number(extra.runs);
 const systems = extra.systems!.split(',');
 for (const s of systems) if (!['bare', 'octopus', 'kueue'].includes(s)) throw new Error(`--systems takes bare, octopus and kueue, got "${s}"`);
@@ -131,7 +133,8 @@ async function runBare(): Promise<BareRun> {
 // ---------------------------------------------------------------- the systems
 
 function runOctopus(): Promise<SystemRun> {
-  return withOctopus({ kc, kubeconfig, workload: w, limits }, (controller) =>
+  const nodeOptions = flags['cpu-profile'] ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
+  return withOctopus({ kc, kubeconfig, workload: w, limits, nodeOptions }, (controller) =>
     measureJobs({ kc, system: 'octopus', observed: octopusSystem(kc), process: controller, workload: w, create: (i) => createOctopusJob(kc, octopusJob(w, i)), signal: interrupted }),
   );
 }

@@ -104,7 +104,7 @@ export function octopusClientFlags(limits: ClientLimits): string[] {
  * running) and waits until it is gone, and stops the controller.
  */
 export async function withOctopus<T>(
-  opts: { kc: KubeConfig; kubeconfig: string; workload: Workload; limits: ClientLimits; args?: string[]; priorityClasses?: Record<string, number>; keep?: boolean },
+  opts: { kc: KubeConfig; kubeconfig: string; workload: Workload; limits: ClientLimits; args?: string[]; nodeOptions?: string[]; priorityClasses?: Record<string, number>; keep?: boolean },
   body: (controller: ControllerProcess) => Promise<T>,
 ): Promise<T> {
   const { kc, workload: w } = opts;
@@ -117,7 +117,7 @@ export async function withOctopus<T>(
     await createNodesAndNamespaces(core, w);
     await createObjects(kc, w, classes);
     const args = ['--no-leader-elect', '--log-level', 'warn', '--workers', '8', ...octopusClientFlags(opts.limits), ...(opts.args ?? [])];
-    const started = startBuiltControllerProcess(opts.kubeconfig, args, join(resultsDir, 'octopus-controller.log'), chartNodeOptions());
+    const started = startBuiltControllerProcess(opts.kubeconfig, args, join(resultsDir, 'octopus-controller.log'), [...chartNodeOptions(), ...(opts.nodeOptions ?? [])]);
     controller = started;
     // Ready when its pool's status counts every node: it has synced and reconciles.
     const deadline = Date.now() + 120_000;
