@@ -1,4 +1,5 @@
-# One image for octopus-controller and octopus-webhooks (the chart picks the entry point).
+# One image for octopus-controller, octopus-webhooks and octopus-data, the import Jobs' program
+# (the chart picks the entry point; import Jobs run `octopus-data import`).
 # Build: docker build -t octopus:dev .
 
 FROM docker.io/library/node:20-bookworm-slim AS build
@@ -14,6 +15,11 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM docker.io/library/node:20-bookworm-slim
 ENV NODE_ENV=production
+# octopus-data copies git sources with Debian's git; ca-certificates for https sources.
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*
+# The heap cap is controllers/octopus-data/node-flags.ts: it keeps a copy's resident size under 150 MiB.
+RUN printf '#!/bin/sh\nexec node --max-old-space-size=96 /app/dist/controllers/octopus-data/main.js "$@"\n' > /usr/local/bin/octopus-data \
+ && chmod 755 /usr/local/bin/octopus-data
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules

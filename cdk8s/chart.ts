@@ -252,7 +252,9 @@ export class Controller extends Construct {
         `--log-level=${value('controller.logLevel')}`,
         `--resource-tag-key=${value('Common.resourceTagKey')}`,
         `--resource-tag-value-prefix=${value('Common.resourceTagValuePrefix')}`,
-        `--importer-image=${value('controller.importerImage')}`,
+        // The operator image itself by default: its octopus-data implements the importer contract.
+        `--importer-image={{ .Values.controller.importerImage | default (printf "%s/%s:%s" .Values.global.image.repository.address .Values.global.image.repository.pathname (.Values.global.image.tag | default .Chart.AppVersion)) }}`,
+        `--importer-command=${value('controller.importerCommand')}`,
         `--builder-image=${value('controller.builderImage')}`,
         `--pusher-image=${value('controller.pusherImage')}`,
         `--build-registry=${value('controller.buildRegistry')}`,

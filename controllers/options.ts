@@ -28,6 +28,8 @@ export interface ControllerOptions {
   resourceTagValuePrefix: string;
   /** Image of import Jobs (s3/http/git → claim); it gets the source in OCTOPUS_IMPORT_* env. */
   importerImage: string;
+  /** Command of import Jobs, space-separated; empty runs the image's own entrypoint. */
+  importerCommand: string;
   /** Kaniko-style executor image for Image builds; it builds into a tarball and never sees the push credential. */
   builderImage: string;
   /** crane-style image that pushes a build's tarball (`push <tar> <destination> --image-refs=<file>`). */
@@ -86,7 +88,8 @@ export const flags: Flag[] = [
   { key: 'logLevel', flag: 'log-level', type: 'string', default: 'info', help: 'pino level: trace, debug, info, warn, error' },
   { key: 'resourceTagKey', flag: 'resource-tag-key', type: 'string', default: 'octopus.pcl.ac.cn/resource', help: 'node label selecting pool nodes' },
   { key: 'resourceTagValuePrefix', flag: 'resource-tag-value-prefix', type: 'string', default: '', help: 'prefix of resource tag values' },
-  { key: 'importerImage', flag: 'importer-image', type: 'string', default: 'docker.io/rclone/rclone:1.68', help: 'image of import Jobs' },
+  { key: 'importerImage', flag: 'importer-image', type: 'string', default: 'docker.io/library/octopus:0.1.0', help: 'image of import Jobs: the operator image, whose octopus-data implements the importer contract (the chart passes the image it deploys)' },
+  { key: 'importerCommand', flag: 'importer-command', type: 'string', default: 'octopus-data import', help: 'command of import Jobs, space-separated; empty = the image\'s entrypoint' },
   { key: 'builderImage', flag: 'builder-image', type: 'string', default: 'gcr.io/kaniko-project/executor:v1.23.2', help: 'image of Image build Jobs' },
   { key: 'pusherImage', flag: 'pusher-image', type: 'string', default: 'gcr.io/go-containerregistry/crane:v0.20.2', help: 'image pushing a build\'s tarball' },
   { key: 'buildRegistry', flag: 'build-registry', type: 'string', default: '', help: 'registry prefix builds push under (<registry>/<namespace>/); empty = no builds' },

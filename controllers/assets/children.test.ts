@@ -109,6 +109,11 @@ describe('importEnv', () => {
       want: { OCTOPUS_IMPORT_SOURCE: 'http', OCTOPUS_IMPORT_DESTINATION: '/data', OCTOPUS_IMPORT_URL: 'https://example.com/a.tar.gz', OCTOPUS_IMPORT_SHA256: 'a'.repeat(64) },
     },
     {
+      name: 'http with unpacking turned off',
+      source: { http: { url: 'https://example.com/a.zip', unpack: false } },
+      want: { OCTOPUS_IMPORT_SOURCE: 'http', OCTOPUS_IMPORT_DESTINATION: '/data', OCTOPUS_IMPORT_URL: 'https://example.com/a.zip', OCTOPUS_IMPORT_UNPACK: 'false' },
+    },
+    {
       name: 'git with optional credentials (password or SSH key)',
       source: { git: { url: 'https://git.test/x.git', revision: 'v2', subPath: 'resnet', secretRef: { name: 'git-creds' } } },
       want: {
@@ -142,6 +147,19 @@ describe('desiredImportJob', () => {
     expect(job.metadata?.ownerReferences).toEqual([owner]);
     expect(job.spec?.backoffLimit).toBe(1);
     expect(job.spec?.activeDeadlineSeconds).toBe(600);
+  });
+
+  it('fails at once, without retries, when the importer exits 3 (retrying cannot help)', () => {
+    expect(job.spec?.podFailurePolicy).toEqual({ rules: [{ action: 'FailJob', onExitCodes: { containerName: 'import', operator: 'In', values: [3] } }] });
+  });
+
+  it.each([
+    { name: 'octopus-data by default', command: 'octopus-data import', want: ['octopus-data', 'import'] },
+    { name: "the image's entrypoint when the command is empty", command: '', want: undefined },
+    { name: 'extra spaces ignored', command: ' /bin/importer  --all ', want: ['/bin/importer', '--all'] },
+  ])('runs $name', ({ command, want }) => {
+    const j = desiredImportJob(asset('Dataset', 'imagenet', spec), v, s3, { ...testOptions, importerCommand: command });
+    expect(j.spec!.template.spec!.containers[0]!.command).toEqual(want);
   });
 
   it('falls back to the schema default of 2 retries and no deadline', () => {

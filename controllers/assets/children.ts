@@ -7,7 +7,9 @@
  * OCTOPUS_IMPORT_* environment variables (credentials come from the version's Secret through
  * secretKeyRef, never through the controller); the content goes to OCTOPUS_IMPORT_DESTINATION
  * (/data, the claim's root). On success the importer writes `{"size":"12Gi","files":1234}` to
- * /dev/termination-log; on failure it writes why, as text or as `{"reason":"CamelCase","message":"…"}`.
+ * /dev/termination-log (octopus-data adds "manifestDigest", "bytes", "resumed" and, for git, "commit");
+ * on failure it writes why, as text or as `{"reason":"CamelCase","message":"…"}`, and exits 3 when a
+ * retry cannot help. The default importer is octopus-data (controllers/octopus-data) in the operator image.
  */
 import type { V1ConfigMap, V1EnvVar, V1Job, V1PersistentVolume, V1PersistentVolumeClaim, V1PersistentVolumeClaimSpec } from '@kubernetes/client-node';
 import type { ControllerOptions } from '../options.js';
@@ -16,7 +18,7 @@ import { childLabels, ownedMetadata } from './owned.js';
 import { runOnceJob } from './run-once-job.js';
 import type { GitSource, HttpSource, NfsSource, S3Source, VersionSpec, VersionedAsset } from './types.js';
 
-export type ImportOptions = Pick<ControllerOptions, 'importerImage' | 'importStorageSize' | 'importStorageClass' | 'importCpu' | 'importMemory' | 's3Endpoint' | 'runAsUser'>;
+export type ImportOptions = Pick<ControllerOptions, 'importerImage' | 'importerCommand' | 'importStorageSize' | 'importStorageClass' | 'importCpu' | 'importMemory' | 's3Endpoint' | 'runAsUser'>;
 
 /** Where imported content lands inside the import pod. */
 export const importMountPath = '/data';
@@ -75,7 +77,8 @@ export function importEnv(source: CopySource, options: Pick<ImportOptions, 's3En
     ];
   }
   if ('http' in source) {
-    return valueEnv([['OCTOPUS_IMPORT_SOURCE', 'http'], ...common, ['OCTOPUS_IMPORT_URL', source.http.url], ['OCTOPUS_IMPORT_SHA256', source.http.sha256]]);
+    const unpack = source.http.unpack === undefined ? undefined : String(source.http.unpack);
+    return valueEnv([['OCTOPUS_IMPORT_SOURCE', 'http'], ...common, ['OCTOPUS_IMPORT_URL', source.http.url], ['OCTOPUS_IMPORT_SHA256', source.http.sha256], ['OCTOPUS_IMPORT_UNPACK', unpack]]);
   }
   const git = source.git;
   const secret = git.secretRef?.name;
@@ -94,8 +97,18 @@ export function importEnv(source: CopySource, options: Pick<ImportOptions, 's3En
   ];
 }
 
+/** Exit code with which an importer says retrying cannot help (octopus-data: a 404, bad credentials, a corrupt object). */
+export const importPermanentExitCode = 3;
+
+/** The importer's command: `--importer-command` split on spaces; none leaves the image's entrypoint. */
+export function importCommand(options: Pick<ImportOptions, 'importerCommand'>): string[] | undefined {
+  const words = options.importerCommand.split(' ').filter(Boolean);
+  return words.length > 0 ? words : undefined;
+}
+
 /**
- * The batch/v1 Job copying `source` into the version's claim, retried per the asset's import policy.
+ * The batch/v1 Job copying `source` into the version's claim, retried per the asset's import policy
+ * except when the importer exits with importPermanentExitCode (a pod failure policy fails the Job at once).
  * Its pod requests (and is limited to) the controller's import size, and is labelled with the
  * namespace it is charged to, so it counts against that workspace's Quota while it runs.
  */
@@ -110,7 +123,15 @@ export function desiredImportJob(asset: VersionedAsset, version: VersionSpec, so
     backoffLimit: policy.backoffLimit ?? defaultBackoffLimit,
     ...(policy.activeDeadlineSeconds !== undefined && { activeDeadlineSeconds: policy.activeDeadlineSeconds }),
     runAsUser: options.runAsUser,
-    container: { name: 'import', image: options.importerImage, env: importEnv(source, options), resources: { requests: size, limits: size }, volumeMounts: [{ name: 'data', mountPath: importMountPath }] },
+    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'import', operator: 'In', values: [importPermanentExitCode] } }] },
+    container: {
+      name: 'import',
+      image: options.importerImage,
+      ...(importCommand(options) && { command: importCommand(options) }),
+      env: importEnv(source, options),
+      resources: { requests: size, limits: size },
+      volumeMounts: [{ name: 'data', mountPath: importMountPath }],
+    },
     volumes: [{ name: 'data', persistentVolumeClaim: { claimName: versionClaimName(asset, version.name) } }],
   });
 }

@@ -10,6 +10,12 @@ describe('parseImportReport', () => {
   it.each([
     { name: 'size and files', message: '{"size":"12Gi","files":1234}', want: { size: '12Gi', fileCount: 1234 } },
     { name: 'a numeric size', message: '{"size":1024}', want: { size: '1024' } },
+    {
+      name: "octopus-data's report: the manifest digest kept, the fields the status has no room for dropped",
+      message: `{"size":"1.5Gi","bytes":1610612736,"files":3,"manifestDigest":"sha256:${'a'.repeat(64)}","resumed":1,"commit":"abc"}`,
+      want: { size: '1.5Gi', fileCount: 3, manifestDigest: `sha256:${'a'.repeat(64)}` },
+    },
+    { name: 'a malformed digest is dropped', message: '{"files":1,"manifestDigest":"md5:x"}', want: { fileCount: 1 } },
     { name: 'a negative or fractional count is dropped', message: '{"size":"1Gi","files":-1}', want: { size: '1Gi' } },
     { name: 'plain text', message: 'done', want: {} },
     { name: 'a JSON array', message: '[1,2]', want: {} },

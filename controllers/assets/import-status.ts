@@ -41,12 +41,15 @@ export function clip(text: string, max = maxMessage): string {
 }
 
 /** The fields of a version's status that an import decides. */
-export type ImportObservation = Pick<VersionStatus, 'phase' | 'reason' | 'message' | 'attempts' | 'size' | 'fileCount' | 'readyTime'>;
+export type ImportObservation = Pick<VersionStatus, 'phase' | 'reason' | 'message' | 'attempts' | 'size' | 'fileCount' | 'manifestDigest' | 'readyTime'>;
 
 export interface ImportReport {
   size?: string;
   fileCount?: number;
+  manifestDigest?: string;
 }
+
+const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
 function parseJsonObject(text: string | undefined): Record<string, unknown> | undefined {
   if (!text) return undefined;
@@ -58,14 +61,19 @@ function parseJsonObject(text: string | undefined): Record<string, unknown> | un
   }
 }
 
-/** An importer's success report, `{"size":"12Gi","files":1234}`; what it lacks or garbles is left out. */
+/**
+ * An importer's success report, `{"size":"12Gi","files":1234}`, which octopus-data extends with
+ * `"manifestDigest":"sha256:…"` (and fields the status does not keep: bytes, resumed, commit);
+ * what it lacks or garbles is left out.
+ */
 export function parseImportReport(message: string | undefined): ImportReport {
   const report = parseJsonObject(message);
   if (!report) return {};
-  const { size, files } = report;
+  const { size, files, manifestDigest } = report;
   return {
     ...((typeof size === 'string' && size !== '') || typeof size === 'number' ? { size: String(size) } : {}),
     ...(typeof files === 'number' && Number.isInteger(files) && files >= 0 ? { fileCount: files } : {}),
+    ...(typeof manifestDigest === 'string' && digestPattern.test(manifestDigest) ? { manifestDigest } : {}),
   };
 }
 
@@ -114,6 +122,7 @@ export function observeImport(job: V1Job, pods: readonly V1Pod[], previous: Vers
     const wasReady = previous?.phase === 'Ready';
     const size = report.size ?? (wasReady ? previous.size : undefined);
     const fileCount = report.fileCount ?? (wasReady ? previous.fileCount : undefined);
+    const manifestDigest = report.manifestDigest ?? (wasReady ? previous.manifestDigest : undefined);
     const completed = job.status?.completionTime;
     return {
       phase: 'Ready',
@@ -122,6 +131,7 @@ export function observeImport(job: V1Job, pods: readonly V1Pod[], previous: Vers
       attempts: failed + 1,
       ...(size !== undefined && { size }),
       ...(fileCount !== undefined && { fileCount }),
+      ...(manifestDigest !== undefined && { manifestDigest }),
       readyTime: wasReady && previous.readyTime ? previous.readyTime : completed ? String(completed) : rfc3339(now),
     };
   }

@@ -3,7 +3,7 @@
  * end, in a restricted pod. They run in users' namespaces, whose Pod Security Admission is
  * `restricted` by default, and must never give a user more power than creating the asset does.
  */
-import type { V1Container, V1Job, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1Job, V1PodFailurePolicy, V1Volume } from '@kubernetes/client-node';
 import { assetAnnotations } from './names.js';
 import { ownedMetadata, type Owner } from './owned.js';
 
@@ -14,6 +14,8 @@ export interface RunOnceJob {
   /** The user's labels and annotations for the pod; ours win over them. */
   podMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   backoffLimit: number;
+  /** Failures that end the Job at once instead of being retried. */
+  podFailurePolicy?: V1PodFailurePolicy;
   activeDeadlineSeconds?: number;
   runAsUser: number;
   /** Name, image, arguments, environment and mounts; the rest is set here. */
@@ -29,6 +31,7 @@ export function runOnceJob(job: RunOnceJob): V1Job {
     metadata: ownedMetadata(job.owner, job.name, job.labels),
     spec: {
       backoffLimit: job.backoffLimit,
+      ...(job.podFailurePolicy && { podFailurePolicy: job.podFailurePolicy }),
       ...(job.activeDeadlineSeconds !== undefined && { activeDeadlineSeconds: job.activeDeadlineSeconds }),
       template: {
         metadata: {

@@ -59,6 +59,12 @@ describe('assetStatus', () => {
     });
   });
 
+  it('shows the size and file count of the latest Ready version (the Size and Files columns)', () => {
+    const got = assetStatus(undefined, [v('v1', 'Ready', { size: '1Gi', fileCount: 3 }), v('v2', 'Ready', { size: '2Mi', fileCount: 7 }), v('v3', 'Importing')], 1, nowMs);
+    expect(got).toMatchObject({ latestVersion: 'v2', latestSize: '2Mi', latestFileCount: 7 });
+    expect(assetStatus(undefined, [v('v1', 'Importing')], 1, nowMs)).not.toHaveProperty('latestSize');
+  });
+
   it('recomputed later from the same versions is equal (no write on a steady asset)', () => {
     const first = assetStatus(undefined, [v('v1', 'Ready')], 1, nowMs);
     expect(assetStatus(first, [v('v1', 'Ready')], 1, nowMs + 3_600_000)).toEqual(first);

@@ -51,6 +51,7 @@ export function readyCondition(versions: readonly VersionStatus[]): ConditionUpd
 export function assetStatus(previous: AssetStatus | undefined, versions: readonly VersionStatus[], generation: number | undefined, now: number): AssetStatus {
   const ordered = orderVersions(previous?.versions, versions);
   const latestVersion = latestReadyVersion(ordered);
+  const latest = ordered.find((v) => v.name === latestVersion);
   return {
     ...(generation !== undefined && { observedGeneration: generation }),
     conditions: setCondition(previous?.conditions, readyCondition(ordered), generation, now),
@@ -58,6 +59,8 @@ export function assetStatus(previous: AssetStatus | undefined, versions: readonl
     versionCount: ordered.length,
     readyVersions: ordered.filter((v) => v.phase === 'Ready').length,
     ...(latestVersion !== undefined && { latestVersion }),
+    ...(latest?.size !== undefined && { latestSize: latest.size }),
+    ...(latest?.fileCount !== undefined && { latestFileCount: latest.fileCount }),
   };
 }
 

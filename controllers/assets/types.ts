@@ -50,6 +50,8 @@ export interface AssetStatus {
   versionCount?: number;
   readyVersions?: number;
   latestVersion?: string;
+  latestSize?: string;
+  latestFileCount?: number;
 }
 
 /** A Dataset, Algorithm or Model, seen through the fields they share. */

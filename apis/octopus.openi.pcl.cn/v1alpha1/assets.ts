@@ -57,6 +57,9 @@ function versionStatusProperties() {
     attempts: opt(int({ description: 'Import attempts so far.', minimum: 0 })),
     size: opt(str({ description: 'Size of the content as a quantity, when known.', maxLength: 64 })),
     fileCount: opt(int({ description: 'Number of files, when known.', minimum: 0, format: 'int64' })),
+    manifestDigest: opt(
+      str({ description: 'sha256 of the manifest the importer wrote beside the content (.octopus-manifest.sha256, one `<sha256>  <path>` line per file), as sha256:<hex>.', pattern: '^sha256:[a-f0-9]{64}$' }),
+    ),
     reason: opt(str({ description: 'Why the version is in this phase, in CamelCase.', maxLength: 256 })),
     message: opt(str({ description: 'Details, e.g. the import pod\'s termination message.', maxLength: 4096 })),
     readyTime: opt(str({ description: 'When the version became Ready.', format: 'date-time' })),
@@ -78,6 +81,8 @@ function assetStatus<P extends TProperties>(what: string, versionExtra: P) {
       versionCount: opt(int({ description: 'Number of versions.', minimum: 0 })),
       readyVersions: opt(int({ description: 'Number of Ready versions.', minimum: 0 })),
       latestVersion: opt(str({ description: 'The newest Ready version (last listed).', maxLength: 63 })),
+      latestSize: opt(str({ description: 'Size of the newest Ready version, when known.', maxLength: 64 })),
+      latestFileCount: opt(int({ description: 'Number of files of the newest Ready version, when known.', minimum: 0, format: 'int64' })),
     },
     { description: `Observed state of the ${what}.` },
   );
@@ -87,6 +92,8 @@ function assetColumns(): PrinterColumn[] {
   return [
     { name: 'Versions', type: 'integer', jsonPath: '.status.versionCount', description: 'Number of versions.' },
     { name: 'Latest', type: 'string', jsonPath: '.status.latestVersion', description: 'Newest Ready version.' },
+    { name: 'Size', type: 'string', jsonPath: '.status.latestSize', description: 'Size of the newest Ready version.' },
+    { name: 'Files', type: 'integer', jsonPath: '.status.latestFileCount', description: 'Files of the newest Ready version.' },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Every version Ready.' },
     { name: 'Visibility', type: 'string', jsonPath: '.spec.visibility', description: 'Private or Public.' },
     ageColumn,

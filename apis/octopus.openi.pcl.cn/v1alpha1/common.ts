@@ -120,8 +120,9 @@ export const S3Source = obj(
 
 export const HttpSource = obj(
   {
-    url: str({ description: 'URL of a file or archive (.tar, .tar.gz, .zip are unpacked).', maxLength: 2048, pattern: '^https?://' }),
+    url: str({ description: 'URL of a file or archive (.tar, .tar.gz/.tgz, .zip are unpacked unless unpack is false).', maxLength: 2048, pattern: '^https?://' }),
     sha256: opt(str({ description: 'Expected SHA-256 of the download; the import fails on mismatch.', pattern: '^[a-f0-9]{64}$' })),
+    unpack: opt(bool({ description: 'Unpack the download into the claim; absent means unpack when the URL ends in .tar, .tar.gz, .tgz or .zip. true with any other URL fails the import.' })),
   },
   { description: 'A download over HTTP(S), copied into a claim by an import Job.' },
 );

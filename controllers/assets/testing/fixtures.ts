@@ -6,6 +6,7 @@ import type { AssetKindName, AssetSpec, VersionSource, VersionSpec, VersionedAss
 
 export const testOptions = {
   importerImage: 'registry.test/importer:1',
+  importerCommand: 'octopus-data import',
   importStorageSize: '10Gi',
   importStorageClass: '',
   importCpu: '500m',
