@@ -16,6 +16,9 @@ import { userClusterRoles } from '../controllers/workspace/roles.js';
 import { validExamples } from '../e2e/harness/examples.js';
 import { installCrds } from '../e2e/harness/crds.js';
 import { adminKubeConfig, down as planeDown, up as planeUp } from './cluster/plane.js';
+import { hostImage } from './cluster/pod-runner.js';
+import { readS3Access } from './cluster/s3.js';
+import { prepareExampleData } from './example-data.js';
 import { defaultNodeCounts } from './cluster/nodes.js';
 import { kubeconfigPath, ports, repoRoot } from './cluster/paths.js';
 import { logFile, startProcess, stopProcess, waitHealthy, type Log, type ManagedProcess } from './cluster/processes.js';
@@ -32,7 +35,15 @@ function octopusProcess(name: 'octopus-webhooks' | 'octopus-controller'): Manage
   const args =
     name === 'octopus-webhooks'
       ? ['--mode=local', `--kubeconfig=${kubeconfigPath()}`, `--namespace=${systemNamespace}`, `--port=${port}`, `--config-name=${webhookConfigName}`, `--build-registry=${localBuildRegistry}`]
-      : [`--kubeconfig=${kubeconfigPath()}`, `--lease-namespace=${systemNamespace}`, `--metrics-port=${port}`, `--build-registry=${localBuildRegistry}`];
+      : [
+          `--kubeconfig=${kubeconfigPath()}`,
+          `--lease-namespace=${systemNamespace}`,
+          `--metrics-port=${port}`,
+          `--build-registry=${localBuildRegistry}`,
+          // Imports run octopus-data for real, as host processes (hack/cluster/pod-runner.ts), from the plane's S3 server by default.
+          `--importer-image=${hostImage}`,
+          `--s3-endpoint=${readS3Access().endpoint}`,
+        ];
   return {
     name,
     command: process.execPath,
@@ -75,7 +86,10 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
   }
 }
 
-/** Server-side applies every example in order: admin objects, then assets, then workloads. */
+/**
+ * Server-side applies every example in order: admin objects, then assets, then workloads. An asset
+ * reading the plane's S3 server gets its Secret and, when its prefix is empty, a small sample first.
+ */
 export async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
@@ -88,6 +102,7 @@ export async function applyExamples(kc: KubeConfig, log: Log): Promise<void> {
           return true;
         });
       }
+      await prepareExampleData(kc, doc);
       await api.patch(doc as KubernetesObject, undefined, undefined, 'octopus-examples', true, PatchStrategy.ServerSideApply);
     }
     log(`applied ${file.file}`);

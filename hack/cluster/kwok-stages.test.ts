@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './paths.js';
+import { hostImage } from './pod-runner.js';
 
 interface Expression {
   key: string;
@@ -45,6 +46,11 @@ describe('kwok pod stages', () => {
       'octopus-pod-succeed',
     ]);
     for (const s of stages) expect(s.spec.resourceRef.kind).toBe('Pod');
+  });
+
+  it.each(['octopus-pod-start', 'octopus-pod-succeed', 'octopus-pod-fail'])('%s leaves pods of the host image to the pod runner', (name) => {
+    const stage = stages.find((s) => s.metadata.name === name)!;
+    expect(stage.spec.selector.matchExpressions).toContainEqual({ key: '.spec.containers[].image', operator: 'NotIn', values: [hostImage] });
   });
 
   // kwok picks at random among matching stages, so any overlap makes outcomes flaky.

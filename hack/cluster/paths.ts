@@ -29,6 +29,7 @@ export function ports(env: NodeJS.ProcessEnv = process.env) {
     scheduler: base + 259,
     kwok: base + 247,
     provisioner: base + 248,
+    podRunner: base + 249,
     webhooks: base + 250,
     controllerMetrics: base + 251,
     /** The S3 server (versitygw). */

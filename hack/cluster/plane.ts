@@ -13,13 +13,15 @@ import type { ToolName } from './versions.js';
 import { readS3Access, s3AccessFile, s3DataDir, writeS3Access, type S3Access } from './s3.js';
 
 
-type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner' | 's3';
+type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner' | 's3' | 'pod-runner';
 
 /** Start order; `down` stops in reverse. */
-const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'provisioner', 's3'];
+const componentOrder: readonly ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'provisioner', 's3', 'pod-runner'];
 
-/** The provisioner is ours, in TypeScript: run by this Node.js through tsx. */
+/** The provisioner and the pod runner are ours, in TypeScript: run by this Node.js through tsx. */
 const provisionerScript = join(repoRoot, 'hack', 'cluster', 'provisioner.ts');
+const podRunnerScript = join(repoRoot, 'hack', 'cluster', 'pod-runner.ts');
+const scripts: Partial<Record<ComponentName, string>> = { provisioner: provisionerScript, 'pod-runner': podRunnerScript };
 
 function component(name: ComponentName): ManagedProcess {
   const p = ports();
@@ -31,14 +33,16 @@ function component(name: ComponentName): ManagedProcess {
     kwok: `http://127.0.0.1:${p.kwok}/healthz`,
     provisioner: `http://127.0.0.1:${p.provisioner}/healthz`,
     s3: `http://127.0.0.1:${p.s3}/health`,
+    'pod-runner': `http://127.0.0.1:${p.podRunner}/healthz`,
   };
+  const script = scripts[name];
   const tool: Partial<Record<ComponentName, ToolName>> = { s3: 'versitygw' };
   return {
     name,
-    command: name === 'provisioner' ? process.execPath : resolveTool(tool[name] ?? (name as ToolName)),
+    command: script ? process.execPath : resolveTool(tool[name] ?? (name as ToolName)),
     args: args(name),
     ...(name === 's3' && existsSync(s3AccessFile()) ? { env: s3ServerEnv(readS3Access()) } : {}),
-    identifies: (argv) => (name === 'provisioner' ? argv.includes(provisionerScript) : (argv[0]?.endsWith(`/${tool[name] ?? name}`) ?? false)),
+    identifies: (argv) => (script ? argv.includes(script) : (argv[0]?.endsWith(`/${tool[name] ?? name}`) ?? false)),
     healthUrl: health[name],
     ...(name === 'etcd' ? { healthyBody: (body: string) => /"health":\s*"true"/.test(body) } : {}),
   };
@@ -248,6 +252,8 @@ function args(name: ComponentName): string[] {
     case 'provisioner':
       // An absolute loader URL: the process runs in the state folder, which may be outside the repository.
       return ['--import', import.meta.resolve('tsx'), provisionerScript, '--kubeconfig', kubeconfigPath(), '--port', String(p.provisioner)];
+    case 'pod-runner':
+      return ['--import', import.meta.resolve('tsx'), podRunnerScript, '--kubeconfig', kubeconfigPath(), '--port', String(p.podRunner), '--state', join(dir.state, 'pod-runner')];
   }
 }
 
@@ -339,7 +345,7 @@ export async function down(log: Log = console.log): Promise<void> {
 }
 
 /** Components beside Kubernetes itself: started alone when missing from a running plane. */
-const addOns: readonly ComponentName[] = ['s3'];
+const addOns: readonly ComponentName[] = ['s3', 'pod-runner'];
 
 async function startAddOn(name: ComponentName, log: Log): Promise<void> {
   await stopProcess(component(name), () => {});
@@ -392,6 +398,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     kwok: 30_000,
     provisioner: 30_000,
     s3: 30_000,
+    'pod-runner': 30_000,
   };
   try {
     for (const name of componentOrder) {
