@@ -69,7 +69,7 @@ describe('simulation', () => {
       want: { outcome: 'Fail', afterMs: 90_000, exitCode: 3, message: 'no' },
     },
     { annotations: { 'sim.octopus.openi.pcl.cn/outcome': 'Forever' }, want: { outcome: 'Run', afterMs: 1000, exitCode: 1, message: '' } },
-  ])('$annotations', ({ annotations, want }) => expect(simulation(annotations)).toEqual(want));
+  ] as { annotations?: Record<string, string>; want: unknown }[])('$annotations', ({ annotations, want }) => expect(simulation(annotations)).toEqual(want));
 
   it.each([
     ['500ms', 500],
