@@ -464,12 +464,22 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       await inParallel(shrinking, writeConcurrency, (ms) => releaseServing(ms, started));
       const result = admissionCycle({ pending: pending(started), active: active(), pools: pools(), quotas: quotas(), policies: caches.policies.list(), preempting: preempting() });
       metrics.cycle(result, manager.clock.now() - started);
+      // One failed write must not hold back the others, nor push the next cycle out by backoff.
+      const failures: unknown[] = [];
+      let written = 0;
+      const each = <T>(fn: (item: T) => Promise<unknown>) => (item: T) => fn(item).then(() => void written++, (err: unknown) => void failures.push(err));
       // Victims first: their quota frees the moment their status says so.
-      await inParallel(result.preempted, writeConcurrency, (p) => preempt(p, started).then(() => undefined));
-      await inParallel(result.admitted, writeConcurrency, (a) => admit(a, started));
+      await inParallel(result.preempted, writeConcurrency, each((p: Preemption) => preempt(p, started)));
+      await inParallel(result.admitted, writeConcurrency, each((a: Admission) => admit(a, started)));
       const waiting = [...result.waiting, ...unclassified];
-      await inParallel(waitingWrites(waiting, started), writeConcurrency, ({ w, reasonChanged }) => tellWaiting(w, started, reasonChanged));
+      await inParallel(waitingWrites(waiting, started), writeConcurrency, each(({ w, reasonChanged }: { w: Waiting; reasonChanged: boolean }) => tellWaiting(w, started, reasonChanged)));
       lastCycleEnd = manager.clock.now();
+      if (failures.length > 0) {
+        // Nothing written: the apiserver is likely down, so back off. Some written: run again soon.
+        if (written === 0) throw failures[0];
+        manager.logger.warn({ controller: 'admission', err: failures[0], failed: failures.length, written }, 'some status writes of the admission cycle failed; running it again');
+        return { requeueAfterMs: minCycleGapMs };
+      }
       for (const key of messageWrittenAt.keys()) if (!lookup(key)) messageWrittenAt.delete(key);
       // Jobs in backoff become eligible by time alone.
       const backoffs = caches.jobs

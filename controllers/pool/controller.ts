@@ -7,7 +7,7 @@ import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import { matchesLabels, poolNodeSelector } from '../cluster/nodes.js';
 import { octopus } from '../resources.js';
 import { objectKey, semanticEqual } from '../runtime/index.js';
-import { poolShape, poolStatus, shapeOf } from './status.js';
+import { poolShape, poolStatus, shapeOf, type PoolShape } from './status.js';
 
 /** Pod churn moves inUse and admissions move the queue constantly; a pool's status is rewritten at most this often for them alone. */
 const minStatusIntervalMs = 10_000;
@@ -16,7 +16,22 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
   const { pools, nodes, pods, jobs, notebooks, modelServices } = schedulingCaches(manager);
   const tag = { key: options.resourceTagKey, valuePrefix: options.resourceTagValuePrefix };
   const lastWrite = new Map<string, number>();
-  const nodesOf = (pool: ResourcePool): V1Node[] => nodes.list().filter((n) => matchesLabels(n.metadata?.labels, poolNodeSelector(pool, tag)));
+  const nodesOf = (pool: ResourcePool): V1Node[] => {
+    const selector = poolNodeSelector(pool, tag);
+    return nodes.list().filter((n) => matchesLabels(n.metadata?.labels, selector));
+  };
+  /**
+   * The last shape computed per pool: every pod and job event wakes the pool, but its shape
+   * changes only with the pool or its nodes (cached objects are replaced, never changed in place).
+   */
+  const shapes = new Map<string, { pool: ResourcePool; members: V1Node[]; shape: PoolShape }>();
+  const shapeFor = (key: string, pool: ResourcePool, members: V1Node[]): PoolShape => {
+    const last = shapes.get(key);
+    if (last && last.pool === pool && last.members.length === members.length && last.members.every((n, i) => n === members[i])) return last.shape;
+    const shape = poolShape(pool, members, manager.clock.now());
+    shapes.set(key, { pool, members, shape });
+    return shape;
+  };
   const poolsOfNode = (nodeName: string | undefined): string[] => {
     const node = nodeName ? nodes.get(nodeName) : undefined;
     if (!node) return [];
@@ -31,10 +46,11 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
         const pool = pools.get(key);
         if (!pool) {
           lastWrite.delete(key);
+          shapes.delete(key);
           return;
         }
         const members = nodesOf(pool);
-        const shape = poolShape(pool, members, manager.clock.now());
+        const shape = shapeFor(key, pool, members);
         // Use and the queue move with every pod and admission: rewritten at most every
         // minStatusIntervalMs, and not even computed in between. Node changes are written at once.
         const since = manager.clock.now() - (lastWrite.get(key) ?? 0);
