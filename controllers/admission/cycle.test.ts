@@ -86,6 +86,22 @@ describe('admissionCycle', () => {
     expect(r.waiting.at(-1)).toMatchObject({ key: pending.at(-1)!.key, reason: 'InsufficientCapacity', message });
   });
 
+  it.each([
+    { case: 'confined to a full zone, then free to go anywhere', first: { zone: 'a' }, second: undefined, admitted: ['team-a/second'] },
+    { case: 'confined to a full zone, then to the same zone', first: { zone: 'a' }, second: { zone: 'a' }, admitted: [] },
+    { case: 'anywhere with no room, then confined to a zone', first: undefined, second: { zone: 'b' }, admitted: [] },
+  ])('a pod that found no node blocks a later one only if it is as big and as confined: $case', ({ first, second, admitted }) => {
+    const zoned = (name: string, zone: string, gpus: number): NodeState => ({ ...node(name, gpus), labels: { zone } });
+    const confined = (name: string, createdAt: number, nodeSelector?: Record<string, string>) => {
+      const w = job(name, 1, 2, { createdAt });
+      return { ...w, podSets: w.podSets.map((ps) => (nodeSelector ? { ...ps, nodeSelector } : ps)) };
+    };
+    const nodes = first ? [zoned('a1', 'a', 1), zoned('b1', 'b', 8)] : [zoned('a1', 'a', 1), zoned('b1', 'b', 1)];
+    const r = admissionCycle(input([confined('first', 1, first), confined('second', 2, second)], nodes));
+    expect(r.admitted.map((a) => a.key)).toEqual(admitted);
+    expect(r.waiting.find((w) => w.key === 'team-a/first')).toMatchObject({ reason: 'InsufficientCapacity' });
+  });
+
   it('admits by priority, then age', () => {
     const r = admissionCycle(input([job('old', 1, 8, { createdAt: 1 }), job('urgent', 1, 8, { createdAt: 5, priority: 10 }), job('new', 1, 8, { createdAt: 2 })], [node('n1', 8)]));
     expect(r.admitted.map((a) => a.key)).toEqual(['team-a/urgent']);

@@ -29,7 +29,7 @@ import { addResources, display, formatQuantity, formatResources, fits, subtractR
 import { deviceNodeSelector, deviceViolations } from './device-policy.js';
 import { gangSize, gangTotal, type PodSet } from './gang.js';
 import { Ledger } from './ledger.js';
-import { placeGang, type NodeState } from './placement.js';
+import { placeGang, type NodeState, type PlacementResult } from './placement.js';
 import { budgetProblems, noQuotaMessage, unlimitedResources, type QuotaState } from './quota.js';
 
 export interface PendingWorkload {
@@ -140,21 +140,58 @@ export function describeKey(key: string): string {
   return `${key.slice(0, slash)} ${key.slice(slash + 1)}`;
 }
 
-/** Per pool, per-pod requests that found no node this cycle: anything at least as big will not either. */
+/**
+ * Per pool, per-pod requests (and node selectors) that found no node this cycle: a pod at least
+ * as big, confined to the same nodes or fewer, will not either — until room is given back.
+ */
 class Misses {
-  private readonly byPool = new Map<string, Resources[]>();
+  private readonly byPool = new Map<string, { requests: Resources; nodeSelector: Readonly<Record<string, string>> }[]>();
 
-  record(pool: string, requests: Resources): void {
+  record(pool: string, requests: Resources, nodeSelector: Readonly<Record<string, string>> = {}): void {
     const list = this.byPool.get(pool) ?? [];
-    list.push(requests);
+    list.push({ requests, nodeSelector });
     this.byPool.set(pool, list);
   }
 
   dominated(pool: string, podSets: PodSet[]): PodSet | undefined {
     const misses = this.byPool.get(pool);
     if (!misses) return undefined;
-    // A pod set whose requests cover a missed one in every resource cannot fit either.
-    return podSets.find((ps) => misses.some((m) => fits(m, ps.requests)));
+    return podSets.find((ps) => misses.some((m) => fits(m.requests, ps.requests) && Object.entries(m.nodeSelector).every(([k, v]) => ps.nodeSelector?.[k] === v)));
+  }
+
+  /** Room came back (a preemption): what missed may fit now. */
+  clear(): void {
+    this.byPool.clear();
+  }
+}
+
+/**
+ * Per pool, its nodes as they will be once the room being released is free, and the per-pod
+ * requests that found no place there. Built once and reused while the cycle leaves the nodes
+ * alone: a queue of thousands asks the same question of the same room.
+ */
+class SoonRoom {
+  private readonly byPool = new Map<string, { nodes: NodeState[] | undefined; misses: Misses }>();
+
+  /** The nodes (or every pool's) changed: their soon room must be built again. */
+  changed(): void {
+    this.byPool.clear();
+  }
+
+  /** Where `podSets` would go once released room is free; undefined when the pool releases nothing. */
+  place(pool: PoolNodes, podSets: PodSet[]): PlacementResult | undefined {
+    let room = this.byPool.get(pool.name);
+    if (!room) {
+      room = { nodes: releasing(pool) ? soonFree(pool.nodes) : undefined, misses: new Misses() };
+      this.byPool.set(pool.name, room);
+    }
+    if (!room.nodes) return undefined;
+    const blocked = room.misses.dominated(pool.name, podSets);
+    if (blocked) return { ok: false, message: `no node fits a pod of task ${blocked.task}`, unplaced: { task: blocked.task, index: 0, requests: blocked.requests } };
+    const placed = placeGang(room.nodes, { podSets });
+    if (!placed.ok) room.misses.record(pool.name, placed.unplaced.requests, podSets.find((ps) => ps.task === placed.unplaced.task)?.nodeSelector);
+    // A placement took room on the copies; the caller takes it on the real nodes and reports the change.
+    return placed;
   }
 }
 
@@ -260,6 +297,7 @@ export function admissionCycle(input: CycleInput): CycleResult {
   const waiting: Omit<Waiting, 'position'>[] = [];
   const preempted: Preemption[] = [];
   const misses = new Misses();
+  const soonRoom = new SoonRoom();
   const ledger = new Ledger(input.quotas);
   const nodesByName = new Map<string, NodeState>();
   for (const pool of input.pools.values()) for (const n of pool.nodes) nodesByName.set(n.name, n);
@@ -400,19 +438,21 @@ export function admissionCycle(input: CycleInput): CycleResult {
       else {
         const placed = placeGang(pool.nodes, { podSets });
         if (placed.ok) {
+          soonRoom.changed();
           const borrowed = !ledger.withinNominal(w.namespace, total);
           ledger.add(w.namespace, w.pool, total);
           queue.changed(w.namespace);
           admitted.push(toAdmission(w, podSets, total, borrowed));
           continue;
         }
-        misses.record(w.pool, placed.unplaced.requests);
+        misses.record(w.pool, placed.unplaced.requests, podSets.find((ps) => ps.task === placed.unplaced.task)?.nodeSelector);
         capacity = `pool ${w.pool} has no room now: ${placed.message}`;
       }
       // Room that is being released (terminating pods, preempted workloads) is the next in line's.
-      const soon = releasing(pool) ? placeGang(soonFree(pool.nodes), { podSets }) : undefined;
+      const soon = soonRoom.place(pool, podSets);
       if (soon?.ok) {
         for (const p of soon.placements) take(nodesByName.get(p.node)!, requestsOf(podSets, p.task));
+        soonRoom.changed();
         ledger.add(w.namespace, w.pool, total);
         queue.changed(w.namespace);
         if (input.preempting?.has(w.key)) wait('Preempting', `waiting for the pods of the workloads it preempted to terminate; the room in pool ${w.pool} is held for it`);
@@ -429,6 +469,7 @@ export function admissionCycle(input: CycleInput): CycleResult {
       else wait('InsufficientCapacity', capacity!);
       continue;
     }
+    misses.clear();
     for (const victim of chosen) {
       victims.add(victim);
       for (const o of occupancy.get(victim)!) {
@@ -442,6 +483,7 @@ export function admissionCycle(input: CycleInput): CycleResult {
     }
     const placed = placeGang(soonFree(pool.nodes), { podSets });
     if (placed.ok) for (const p of placed.placements) take(nodesByName.get(p.node)!, requestsOf(podSets, p.task));
+    soonRoom.changed();
     ledger.add(w.namespace, w.pool, total);
     queue.changed(w.namespace);
     wait('Preempting', `preempting ${chosen.length} workload${chosen.length === 1 ? '' : 's'} (${chosen.map((v) => describeKey(v.key!)).join(', ')}); the room in pool ${w.pool} is held for it until their pods are gone`);
