@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { V1Job, V1PersistentVolume, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
-import { apiVersion, type Algorithm, type Dataset } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import { apiVersion, type Algorithm, type Dataset, type Model } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { startFixtureServer, type FixtureServer } from '../../hack/cluster/fixture-server.js';
 import { hostImage } from '../../hack/cluster/pod-runner.js';
 import { ensureBucket, readS3Access, s3Client } from '../../hack/cluster/s3.js';
 import { algorithmController } from '../algorithm/controller.js';
+import { modelController } from '../model/controller.js';
 import { controllerOptions } from '../assets/testing/controllers.js';
 import { create, get, startManager, useAssetPlane, waitFor } from '../assets/testing/plane.js';
 import type { VersionStatus } from '../assets/types.js';
@@ -27,7 +28,7 @@ import { datasetController } from './controller.js';
 
 const bucket = `ctl-${Date.now().toString(36)}`;
 const versionOf = (d: { status?: { versions?: VersionStatus[] } }, name: string) => d.status?.versions?.find((v) => v.name === name);
-const settled = (name: string) => (d: Dataset | Algorithm) => ['Ready', 'Failed'].includes(versionOf(d, name)?.phase ?? '');
+const settled = (name: string) => (d: Dataset | Algorithm | Model) => ['Ready', 'Failed'].includes(versionOf(d, name)?.phase ?? '');
 
 describe('imports run by octopus-data on the real plane', () => {
   const plane = useAssetPlane('imp');
@@ -56,7 +57,8 @@ describe('imports run by octopus-data on the real plane', () => {
     server = await startFixtureServer({ repos: join(work, 'repos') });
 
     const options = controllerOptions({ importerImage: hostImage, s3Endpoint: access.endpoint });
-    manager = await startManager(plane.kc, [datasetController({ namespace: plane.namespace }), algorithmController({ namespace: plane.namespace })], options);
+    const scope = { namespace: plane.namespace };
+    manager = await startManager(plane.kc, [datasetController(scope), algorithmController(scope), modelController(scope)], options);
   });
 
   afterAll(async () => {
@@ -87,6 +89,14 @@ describe('imports run by octopus-data on the real plane', () => {
     const done = await waitFor<Dataset>(plane, octopus.Dataset, 'missing', 'v1 settled', settled('v1'), 120_000);
     expect(versionOf(done, 'v1')).toMatchObject({ phase: 'Failed', reason: 'NoSuchBucket', attempts: 1 });
     expect(versionOf(done, 'v1')?.message).toContain('no-such-bucket-here');
+  });
+
+  it('imports a Model version from S3, Ready for a ModelService to mount', async () => {
+    await create(plane, octopus.Model, { apiVersion, kind: 'Model', metadata: { name: 'weights' }, spec: { format: 'SafeTensors', versions: [{ name: 'v1', source: { s3: { bucket, prefix: 'set/part-1', secretRef: { name: 's3-keys' } } } }] } } satisfies Model);
+    const done = await waitFor<Model>(plane, octopus.Model, 'weights', 'v1 settled', settled('v1'), 120_000);
+    // prefix set/part-1 matches part-1.txt, part-10.txt and part-11.txt.
+    expect(versionOf(done, 'v1')).toMatchObject({ phase: 'Ready', origin: 'Import', claimName: 'weights-model-v1', fileCount: 3 });
+    expect(versionOf(done, 'v1')?.manifestDigest).toMatch(/^sha256:/);
   });
 
   it('imports an Algorithm from git at a subPath', async () => {

@@ -214,11 +214,12 @@ class Runner {
     mkdirSync(dir, { recursive: true });
     const terminationLog = join(dir, 'termination-log');
     const logFile = join(dir, 'container.log');
+    // Running is written before the process starts: a fast exit's Failed must never be overwritten by a late Running.
+    await this.markRunning(pod, container, startedAt);
     const out = openSync(logFile, 'a');
     const child = spawn(command[0]!, command.slice(1), { env: { PATH: process.env.PATH, HOME: dir, ...env, OCTOPUS_TERMINATION_LOG: terminationLog }, stdio: ['ignore', out, out], cwd: dir });
     closeSync(out);
     this.running.set(uid, { child, startedAt });
-    await this.markRunning(pod, container, startedAt);
     child.on('exit', (code, signal) => {
       this.running.delete(uid);
       const exitCode = code ?? (signal === 'SIGKILL' ? 137 : 143);
@@ -245,7 +246,11 @@ class Runner {
         if (mine) this.stop(uid, mine);
         continue;
       }
-      if (mine || !pod.spec?.nodeName) continue;
+      if (!pod.spec?.nodeName) {
+        await this.nudge(pod);
+        continue;
+      }
+      if (mine) continue;
       if (pod.status?.phase === 'Pending') await this.start(pod);
       else if (pod.status?.phase === 'Running') {
         // Running but not ours: started by a runner that has since stopped; like a lost node, it failed.
@@ -253,6 +258,23 @@ class Runner {
       }
     }
     for (const [uid, r] of this.running) if (!seen.has(uid)) this.stop(uid, r);
+  }
+
+  /**
+   * An import pod is created with its claim, so the scheduler's first try finds the claim unbound
+   * and parks the pod; the claim's binding a moment later does not always bring it back (it then
+   * waits for the scheduler's 5-minute flush). Touching the pod does, once its claims are bound.
+   */
+  private async nudge(pod: V1Pod): Promise<void> {
+    const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
+    const lastNudge = Number(pod.metadata?.annotations?.['octopus.local/nudged-at'] ?? created);
+    if (pod.status?.phase !== 'Pending' || Date.now() - lastNudge < 3000) return;
+    const namespace = pod.metadata!.namespace!;
+    for (const v of pod.spec?.volumes ?? []) {
+      const claim = v.persistentVolumeClaim?.claimName;
+      if (claim && (await this.core.readNamespacedPersistentVolumeClaim({ name: claim, namespace })).status?.phase !== 'Bound') return;
+    }
+    await this.core.patchNamespacedPod({ name: pod.metadata!.name!, namespace, body: { metadata: { annotations: { 'octopus.local/nudged-at': String(Date.now()) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   }
 
   private stop(uid: string, r: Running): void {
