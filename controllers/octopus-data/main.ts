@@ -2,6 +2,7 @@
  * octopus-data: the import (and export) Jobs' program, in the operator image.
  *
  *   octopus-data import    # source from OCTOPUS_IMPORT_* (controllers/assets/README.md), into OCTOPUS_IMPORT_DESTINATION
+ *   octopus-data export    # OCTOPUS_EXPORT_SOURCE to s3://OCTOPUS_EXPORT_BUCKET/OCTOPUS_EXPORT_PREFIX (export.ts)
  *
  * The outcome is the container's termination message (the path is OCTOPUS_TERMINATION_LOG, else
  * /dev/termination-log): the JSON report on success, `{"reason","message"}` on failure. Exit 0 on
@@ -12,9 +13,10 @@ import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseImportEnv } from './contract.js';
 import { failureReport, permanentExitCode } from './errors.js';
+import { parseExportEnv, runExport } from './export.js';
 import { runImport } from './import.js';
 
-const usage = 'usage: octopus-data import   (the source is read from OCTOPUS_IMPORT_* variables)';
+const usage = 'usage: octopus-data import|export   (what to copy is read from OCTOPUS_IMPORT_* or OCTOPUS_EXPORT_* variables)';
 
 function writeTerminationMessage(text: string): void {
   const path = process.env.OCTOPUS_TERMINATION_LOG ?? '/dev/termination-log';
@@ -27,12 +29,12 @@ function writeTerminationMessage(text: string): void {
 
 async function main(argv: string[]): Promise<number> {
   const log = pino({ name: 'octopus-data', level: process.env.OCTOPUS_LOG_LEVEL ?? 'info' });
-  if (argv[0] !== 'import') {
+  if (argv[0] !== 'import' && argv[0] !== 'export') {
     console.error(usage);
     return 2;
   }
   try {
-    const report = await runImport(parseImportEnv(process.env), log);
+    const report = argv[0] === 'import' ? await runImport(parseImportEnv(process.env), log) : await runExport(parseExportEnv(process.env), log);
     const text = JSON.stringify(report);
     writeTerminationMessage(text);
     log.info({ report }, 'done');

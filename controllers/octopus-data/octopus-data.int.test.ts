@@ -16,7 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { startFixtureServer, type FixtureServer } from '../../hack/cluster/fixture-server.js';
 import { ensureBucket, readS3Access, s3Client, s3DataDir } from '../../hack/cluster/s3.js';
 import { manifestDigest, manifestName } from './manifest.js';
-import { parseManifest, putSmallObjects, runImport, s3ImportEnv, treeDigests } from './testing/run.js';
+import { parseManifest, putSmallObjects, runData, runImport, s3ImportEnv, treeDigests } from './testing/run.js';
 
 const bucket = `it-${Date.now().toString(36)}`;
 let work: string;
@@ -299,6 +299,54 @@ describe('git', () => {
     const { dest, log } = target();
     const run = await runImport(gitEnv(dest, `${(auth ? authServer : server).url}${url}`, extra), log);
     expect(run.report.reason).toBe(reason);
+    expect(run.code).toBe(3);
+  });
+});
+
+describe('export', () => {
+  it('uploads a folder with its manifest; importing it back gives the same files and digest', async () => {
+    const out = join(work, 'output');
+    mkdirSync(join(out, 'ckpt'), { recursive: true });
+    writeFileSync(join(out, 'model.safetensors'), randomBytes(40 * 1024 * 1024));
+    writeFileSync(join(out, 'ckpt', 'step-1.json'), '{"loss":0.5}');
+    writeFileSync(join(out, 'config.json'), '{}');
+    const access = readS3Access();
+    const env = {
+      OCTOPUS_EXPORT_SOURCE: out,
+      OCTOPUS_EXPORT_ENDPOINT: access.endpoint,
+      OCTOPUS_EXPORT_BUCKET: bucket,
+      OCTOPUS_EXPORT_PREFIX: 'exports/run1',
+      AWS_ACCESS_KEY_ID: access.accessKeyID,
+      AWS_SECRET_ACCESS_KEY: access.secretAccessKey,
+    };
+    const exported = await runData('export', env, join(work, 'export-termination'));
+    expect(exported.code).toBe(0);
+    expect(exported.report).toMatchObject({ uri: `s3://${bucket}/exports/run1/`, files: 3, bytes: 40 * 1024 * 1024 + 12 + 2 });
+
+    const { dest, log } = target();
+    const imported = await runImport(s3ImportEnv(dest, bucket, 'exports/run1/'), log);
+    expect(imported.code).toBe(0);
+    // The manifest travelled with the objects; the import lists the same files with the same digests.
+    expect(await treeDigests(dest)).toEqual(await treeDigests(out));
+    expect(imported.report.manifestDigest).toBe(exported.report.manifestDigest);
+  });
+
+  it('checks an import against the manifest found at the source', async () => {
+    await put('signed/.octopus-manifest.sha256', `${'0'.repeat(64)}  data.bin\n`);
+    await put('signed/data.bin', 'not what the manifest says');
+    const { dest, log } = target();
+    const run = await runImport(s3ImportEnv(dest, bucket, 'signed/'), log);
+    expect(run.report.reason).toBe('ChecksumMismatch');
+    expect(run.code).toBe(3);
+  });
+
+  it('fails with the S3 error as reason', async () => {
+    const out = join(work, 'output-2');
+    mkdirSync(out);
+    writeFileSync(join(out, 'a'), 'a');
+    const access = readS3Access();
+    const run = await runData('export', { OCTOPUS_EXPORT_SOURCE: out, OCTOPUS_EXPORT_ENDPOINT: access.endpoint, OCTOPUS_EXPORT_BUCKET: 'no-such-export-bucket', AWS_ACCESS_KEY_ID: access.accessKeyID, AWS_SECRET_ACCESS_KEY: access.secretAccessKey }, join(work, 'export-termination-2'));
+    expect(run.report.reason).toBe('NoSuchBucket');
     expect(run.code).toBe(3);
   });
 });

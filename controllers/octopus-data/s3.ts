@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { S3Import } from './contract.js';
 import { md5OfEtag, type Destination } from './destination.js';
 import { DataError, s3Failure } from './errors.js';
-import { needsFetch, safeRelativePath, type FileRecord } from './manifest.js';
+import { manifestName, needsFetch, safeRelativePath, type FileRecord } from './manifest.js';
 import { forEachLimited, withRetries, type Progress } from './progress.js';
 
 export function s3ClientFor(spec: Pick<S3Import, 'endpoint' | 'region' | 'credentials'>, sockets: number): S3Client {
@@ -52,12 +52,19 @@ export async function importS3(spec: S3Import, destination: Destination, progres
   const client = s3ClientFor(spec, spec.concurrency);
   const records: FileRecord[] = [];
   const listed = new Set<string>();
+  /** The sha256 of each file, from a manifest an export left at the source ('.' lists before letters and digits). */
+  const signed = new Map<string, string>();
   try {
     const files = async function* () {
       for await (const object of listObjects(client, spec)) {
         const key = object.Key!;
         // Zero-byte keys ending in '/' are folder markers some tools write, not files.
         if (key.endsWith('/') && (object.Size ?? 0) === 0) continue;
+        if (relativeKey(key, spec.prefix) === manifestName) {
+          const manifest = await client.send(new GetObjectCommand({ Bucket: spec.bucket, Key: key })).then((r) => r.Body!.transformToString());
+          for (const line of manifest.split('\n')) if (/^[a-f0-9]{64} {2}/.test(line)) signed.set(line.slice(66), line.slice(0, 64));
+          continue;
+        }
         const path = safeRelativePath(relativeKey(key, spec.prefix));
         if (listed.has(path)) throw new DataError('InvalidPath', `s3://${spec.bucket}/${key} maps to ${path}, which another key also maps to`, true);
         listed.add(path);
@@ -81,7 +88,8 @@ export async function importS3(spec: S3Import, destination: Destination, progres
             .catch((err: unknown) => {
               throw s3Failure(err, `get ${where}`);
             });
-          return destination.write(file.path, response.Body as Readable, { size: file.size, ...(md5 && { md5 }), ...(file.etag && { etag: file.etag }) }).catch((err: unknown) => {
+          const sha256 = signed.get(file.path);
+          return destination.write(file.path, response.Body as Readable, { size: file.size, ...(md5 && { md5 }), ...(sha256 && { sha256 }), ...(file.etag && { etag: file.etag }) }).catch((err: unknown) => {
             throw err instanceof DataError ? err : s3Failure(err, `read ${where}`);
           });
         },

@@ -38,8 +38,13 @@ function vmHwmKiB(pid: number): number | undefined {
 
 /** Runs `octopus-data import` with `env` (plus PATH) and a termination log of its own. */
 export function runImport(env: Record<string, string>, terminationLog: string, options: RunOptions = {}): Promise<DataRun> {
+  return runData('import', env, terminationLog, options);
+}
+
+/** Runs `octopus-data <command>` with `env` (plus PATH) and a termination log of its own. */
+export function runData(command: 'import' | 'export', env: Record<string, string>, terminationLog: string, options: RunOptions = {}): Promise<DataRun> {
   const started = Date.now();
-  const child = spawn(process.execPath, [...nodeFlags, '--import', import.meta.resolve('tsx'), programPath, 'import'], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', import.meta.resolve('tsx'), programPath, command], {
     env: { PATH: process.env.PATH, OCTOPUS_TERMINATION_LOG: terminationLog, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
