@@ -6,7 +6,7 @@
  * workload statuses, so a restart loses nothing and counts nothing twice) and tells waiting
  * ones why they wait. A ModelService scaled down or suspended gives its reservation back at once.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Job, ModelService, Notebook, ResourcePool, WorkloadPriorityClass } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { addResources, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
@@ -16,7 +16,7 @@ import type { ControllerContext } from '../context.js';
 import { preempted } from '../job/lifecycle.js';
 import { labels } from '../job/pods.js';
 import { octopus } from '../resources.js';
-import { findCondition, isConflict, setCondition, type Condition, type Controller, type ResourceRef } from '../runtime/index.js';
+import { findCondition, isConflict, semanticEqual, setCondition, type Condition, type Controller, type ResourceRef } from '../runtime/index.js';
 import { rfc3339 } from '../runtime/time.js';
 import { admissionCycle, describeKey, type ActiveReservation, type Admission, type Occupied, type PendingWorkload, type PoolNodes, type Preemption, type Waiting } from './cycle.js';
 import { describeAccelerators, gangSize, resolveTask, singleRoleTask, type PodSet, type PoolTerms } from './gang.js';
@@ -491,11 +491,11 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
   });
   const cycle = () => [admissionCycleKey];
   controller
-    .watches(caches.jobs, cycle)
+    .watches(caches.jobs, cycle, { updated: jobChangeMatters })
     .watches(caches.notebooks, cycle)
     .watches(caches.modelServices, cycle)
     .watches(caches.workspaces, cycle)
-    .watches(caches.pods, cycle)
+    .watches(caches.pods, cycle, { updated: podChangeMatters })
     .watches(caches.nodes, cycle)
     .watches(caches.quotas, cycle)
     .watches(caches.policies, cycle)
@@ -503,4 +503,34 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
     .watches(caches.specs, cycle)
     .watches(caches.priorityClasses, cycle);
   return controller;
+}
+
+/**
+ * What of a Job the cycle reads. Most Job updates are progress (pod counts, Running) or the
+ * cycle's own word to waiting jobs (position, message): none can change a verdict, and thousands
+ * of them must not each cost a cycle.
+ */
+function admissionView(job: Job) {
+  const s = job.status;
+  const conditions = s?.conditions as Condition[] | undefined;
+  return [
+    job.metadata.generation,
+    job.metadata.deletionTimestamp,
+    s?.phase,
+    s?.admission,
+    s?.attempt,
+    s?.backoffUntil,
+    findCondition(conditions, C.ReferencesResolved)?.status,
+    findCondition(conditions, C.Admitted)?.reason,
+  ];
+}
+
+export function jobChangeMatters(job: Job, old: Job): boolean {
+  return !semanticEqual(admissionView(job), admissionView(old));
+}
+
+/** A pod matters to admission when it lands on a node, ends, starts terminating or is relabelled; not when it starts running. */
+export function podChangeMatters(pod: V1Pod, old: V1Pod): boolean {
+  const view = (p: V1Pod) => [p.spec?.nodeName, isTerminal(p), p.metadata?.deletionTimestamp, p.metadata?.labels];
+  return !semanticEqual(view(pod), view(old));
 }

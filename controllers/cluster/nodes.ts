@@ -56,7 +56,8 @@ export function slimNode(obj: KubernetesObject): KubernetesObject {
     status: {
       capacity: node.status?.capacity,
       allocatable: node.status?.allocatable,
-      conditions: (node.status?.conditions ?? []).filter((c) => c.type === 'Ready'),
+      // Without lastHeartbeatTime: a heartbeat alone is then no change to the cache (see Informer).
+      conditions: (node.status?.conditions ?? []).filter((c) => c.type === 'Ready').map(({ lastHeartbeatTime: _heartbeat, ...ready }) => ready),
     },
   } as V1Node;
 }

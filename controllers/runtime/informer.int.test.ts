@@ -116,6 +116,28 @@ describe('Informer against the real apiserver', () => {
     expect(watched.metadata?.managedFields).toBeUndefined();
   });
 
+  it('with a transform, an update that changes only dropped fields is no event and keeps the cached object', async () => {
+    await createConfigMap('slim', { keep: 'a', drop: 'b' });
+    const keepOnly = (cm: V1ConfigMap): V1ConfigMap => ({ ...cm, data: { keep: cm.data?.keep ?? '' } });
+    const { informer, seen } = startInformer({ transform: (obj) => keepOnly(obj as V1ConfigMap) });
+    expect(await informer.waitForSync()).toBe(true);
+    const key = `${plane.namespace}/slim`;
+    const before = informer.get(key)!;
+    const patch = (path: string, value: string) => core().patchNamespacedConfigMap({ namespace: plane.namespace, name: 'slim', body: [{ op: 'replace', path, value }] });
+    await patch('/data/drop', 'c');
+    await patch('/data/keep', 'k');
+    await eventually('the kept field updated', async () => (informer.get(key)?.data?.keep === 'k' ? true : undefined));
+    expect(seen.filter((s) => s.includes(' slim'))).toEqual(['add slim', 'update slim -→-']);
+    const afterKept = informer.get(key)!;
+    expect(afterKept).not.toBe(before);
+    await patch('/data/drop', 'd');
+    // A change the transform keeps, after the dropped one, proves the dropped one was delivered and skipped.
+    await createConfigMap('marker', { keep: 'm' });
+    await eventually('marker cached', async () => informer.get(`${plane.namespace}/marker`));
+    expect(informer.get(key)).toBe(afterKept);
+    expect(seen.filter((s) => s.includes(' slim'))).toEqual(['add slim', 'update slim -→-']);
+  });
+
   it('honours a label selector and keeps indexes', async () => {
     await createConfigMap('labelled-a', { v: '1' }, { app: 'train', tier: 'gpu' });
     await createConfigMap('labelled-b', { v: '1' }, { app: 'train', tier: 'cpu' });

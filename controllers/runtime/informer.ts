@@ -5,6 +5,7 @@ import { sleep, type Clock } from './clock.js';
 import { isGone } from './errors.js';
 import { apiVersionOf, objectKey, resourceId, resourcePath, type ResourceRef } from './resource.js';
 import type { Requester } from './rest.js';
+import { semanticEqual } from './semantic-equal.js';
 import { ObjectStore, type IndexFunc } from './store.js';
 
 /** client-node's `Watch` has this shape; tests wrap it to break or redirect watches. */
@@ -235,6 +236,7 @@ export class Informer<T extends KubernetesObject> implements ObjectSource<T> {
     for (const [key, obj] of listed) {
       const old = this.store.get(key);
       if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) continue;
+      if (this.unchangedSlim(obj)) continue;
       this.store.upsert(obj);
       if (old) this.emit('update', obj, old);
       else this.emit('add', obj);
@@ -310,13 +312,30 @@ export class Informer<T extends KubernetesObject> implements ObjectSource<T> {
     return this.options.transform ? this.options.transform(obj) : obj;
   }
 
+  /**
+   * With a transform, most updates change only what it drops (a node's heartbeat, a pod's other
+   * conditions): the slimmed object equals the cached one but for its resourceVersion. Such an
+   * update is no event, and the cached object stays (its resourceVersion may then lag the
+   * server's; slimmed objects are never written back), so handlers and memos keyed on cached
+   * objects see no change where there is none.
+   */
+  private unchangedSlim(slim: T): boolean {
+    if (!this.options.transform) return false;
+    const cached = this.store.get(objectKey(slim));
+    if (!cached) return false;
+    const withoutVersion = (o: T) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+    return semanticEqual(withoutVersion(slim), withoutVersion(cached));
+  }
+
   private apply(type: string, obj: T): void {
     const resourceVersion = obj.metadata?.resourceVersion;
     if (resourceVersion) this.resourceVersion = resourceVersion;
     switch (type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const old = this.store.upsert(this.slim(obj) as T);
+        const slim = this.slim(obj) as T;
+        if (this.unchangedSlim(slim)) break;
+        const old = this.store.upsert(slim);
         const cached = this.store.get(objectKey(obj))!;
         if (old) this.emit('update', cached, old);
         else this.emit('add', cached);
