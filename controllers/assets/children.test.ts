@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1EnvVar } from '@kubernetes/client-node';
-import { desiredFilesConfigMap, desiredImportClaim, desiredImportJob, desiredNfsClaim, desiredNfsVolume, filesProblems, importEnv, type CopySource } from './children.js';
+import { desiredExportJob, desiredFilesConfigMap, desiredImportClaim, desiredImportJob, desiredNfsClaim, desiredNfsVolume, filesProblems, importEnv, type CopySource } from './children.js';
 import { childName, filesConfigMapName, importJobName, maxJobNameLength, nfsVolumeName, versionClaimName } from './names.js';
 import { holderOf } from './owned.js';
 import { asset, testOptions, version } from './testing/fixtures.js';
@@ -244,5 +244,28 @@ describe('inline files', () => {
     expect(cm.metadata?.name).toBe('resnet-code-v1');
     expect(cm.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Algorithm', name: 'resnet', controller: true });
     expect(cm.data).toEqual({ 'train.py': 'print(1)' });
+  });
+});
+
+describe('desiredExportJob', () => {
+  const model = asset('Model', 'weights', {});
+  const version = { name: 'run1', phase: 'Ready' as const, claimName: 'run1-output', export: { uri: 's3://b/runs/run1/', secretName: 's3', phase: 'Pending' as const } };
+  const job = desiredExportJob(model, version, testOptions);
+  const container = job.spec!.template.spec!.containers[0]!;
+
+  it('runs octopus-data export on the version claim, read-only, with the destination from status', () => {
+    expect(job.metadata?.name).toBe('weights-model-run1-export');
+    expect(container.command).toEqual(['octopus-data', 'export']);
+    expect(envNames(container.env!)).toEqual({
+      OCTOPUS_EXPORT_SOURCE: '/data',
+      OCTOPUS_EXPORT_ENDPOINT: 'https://s3.test',
+      OCTOPUS_EXPORT_BUCKET: 'b',
+      OCTOPUS_EXPORT_PREFIX: 'runs/run1/',
+      AWS_ACCESS_KEY_ID: { secretKeyRef: { name: 's3', key: 'accessKeyID' } },
+      AWS_SECRET_ACCESS_KEY: { secretKeyRef: { name: 's3', key: 'secretAccessKey' } },
+    });
+    expect(container.volumeMounts).toEqual([{ name: 'data', mountPath: '/data', readOnly: true }]);
+    expect(job.spec!.template.spec!.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'run1-output', readOnly: true } }]);
+    expect(job.spec?.podFailurePolicy?.rules[0]?.onExitCodes).toEqual({ containerName: 'export', operator: 'In', values: [3] });
   });
 });

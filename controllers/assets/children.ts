@@ -13,10 +13,10 @@
  */
 import type { V1ConfigMap, V1EnvVar, V1Job, V1PersistentVolume, V1PersistentVolumeClaim, V1PersistentVolumeClaimSpec } from '@kubernetes/client-node';
 import type { ControllerOptions } from '../options.js';
-import { assetAnnotations, assetLabels, filesConfigMapName, importJobName, nfsVolumeName, versionClaimName } from './names.js';
+import { assetAnnotations, assetLabels, exportJobName, filesConfigMapName, importJobName, nfsVolumeName, versionClaimName } from './names.js';
 import { childLabels, ownedMetadata } from './owned.js';
 import { runOnceJob } from './run-once-job.js';
-import type { GitSource, HttpSource, NfsSource, S3Source, VersionSpec, VersionedAsset } from './types.js';
+import type { GitSource, HttpSource, NfsSource, S3Source, VersionSpec, VersionStatus, VersionedAsset } from './types.js';
 
 export type ImportOptions = Pick<ControllerOptions, 'importerImage' | 'importerCommand' | 'importStorageSize' | 'importStorageClass' | 'importCpu' | 'importMemory' | 's3Endpoint' | 'runAsUser'>;
 
@@ -133,6 +133,47 @@ export function desiredImportJob(asset: VersionedAsset, version: VersionSpec, so
       volumeMounts: [{ name: 'data', mountPath: importMountPath }],
     },
     volumes: [{ name: 'data', persistentVolumeClaim: { claimName: versionClaimName(asset, version.name) } }],
+  });
+}
+
+/** The upload a Model version's export asks for, as octopus-data export reads it. */
+export function exportEnv(request: NonNullable<VersionStatus['export']>, options: Pick<ImportOptions, 's3Endpoint'>): V1EnvVar[] {
+  const [, bucket = '', prefix = ''] = /^s3:\/\/([^/]+)\/?(.*)$/.exec(request.uri) ?? [];
+  return [
+    ...valueEnv([
+      ['OCTOPUS_EXPORT_SOURCE', importMountPath],
+      ['OCTOPUS_EXPORT_ENDPOINT', request.endpoint ?? options.s3Endpoint],
+      ['OCTOPUS_EXPORT_BUCKET', bucket],
+      ['OCTOPUS_EXPORT_PREFIX', prefix],
+      ['OCTOPUS_EXPORT_REGION', request.region],
+    ]),
+    ...(request.secretName ? [secretEnv('AWS_ACCESS_KEY_ID', request.secretName, 'accessKeyID'), secretEnv('AWS_SECRET_ACCESS_KEY', request.secretName, 'secretAccessKey')] : []),
+  ];
+}
+
+/**
+ * The batch/v1 Job uploading a Job-produced Model version (its claim, mounted read-only) to S3 with
+ * `octopus-data export`: the importer's image, size and restrictions, `export` for `import`.
+ */
+export function desiredExportJob(asset: VersionedAsset, version: VersionStatus, options: ImportOptions): V1Job {
+  const size = { cpu: options.importCpu, memory: options.importMemory };
+  const command = importCommand(options)?.map((word) => (word === 'import' ? 'export' : word));
+  return runOnceJob({
+    owner: asset,
+    name: exportJobName(asset, version.name),
+    labels: { ...childLabels(asset.kind, version.name), [assetLabels.chargedTo]: asset.metadata.namespace! },
+    backoffLimit: defaultBackoffLimit,
+    runAsUser: options.runAsUser,
+    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'export', operator: 'In', values: [importPermanentExitCode] } }] },
+    container: {
+      name: 'export',
+      image: options.importerImage,
+      ...(command && { command }),
+      env: exportEnv(version.export!, options),
+      resources: { requests: size, limits: size },
+      volumeMounts: [{ name: 'data', mountPath: importMountPath, readOnly: true, ...(version.subPath && { subPath: version.subPath }) }],
+    },
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: version.claimName!, readOnly: true } }],
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { clip, observeImport, parseFailureReport, parseImportReport, type ImportObservation } from './import-status.js';
+import { clip, observeExport, observeImport, parseFailureReport, parseImportReport, type ImportObservation } from './import-status.js';
 import { jobState, pod } from './testing/fixtures.js';
 import type { VersionStatus } from './types.js';
 
@@ -104,5 +104,22 @@ describe('observeImport', () => {
     const got = observeImport(jobState({ failed: 1, condition: 'Failed' }), [pod('Failed', 'e'.repeat(10_000))], undefined, nowMs);
     expect(got.message).toHaveLength(4096);
     expect(clip('short')).toBe('short');
+  });
+});
+
+describe('observeExport', () => {
+  const request = { uri: 's3://b/p/', secretName: 's', phase: 'Pending' as const };
+  it.each([
+    { name: 'running', job: {}, pods: [], want: { phase: 'Exporting', reason: 'Exporting' } },
+    {
+      name: 'complete: the digest from the report',
+      job: { condition: 'Complete' },
+      pods: [pod('Succeeded', `{"size":"1Mi","files":2,"manifestDigest":"sha256:${'b'.repeat(64)}"}`)],
+      want: { phase: 'Exported', reason: 'Exported', manifestDigest: `sha256:${'b'.repeat(64)}`, message: 'uploaded 1Mi in 2 files to s3://b/p/' },
+    },
+    { name: 'failed: the reason from the report', job: { failed: 1, condition: 'Failed' }, pods: [pod('Failed', '{"reason":"NoSuchBucket","message":"gone"}')], want: { phase: 'Failed', reason: 'NoSuchBucket', message: 'gone' } },
+  ] as { name: string; job: Parameters<typeof jobState>[0]; pods: ReturnType<typeof pod>[]; want: object }[])('$name', ({ job, pods, want }) => {
+    const got = observeExport(request, jobState(job), pods);
+    expect(got).toMatchObject({ uri: 's3://b/p/', secretName: 's', ...want });
   });
 });

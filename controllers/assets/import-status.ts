@@ -158,3 +158,21 @@ export function observeImport(job: V1Job, pods: readonly V1Pod[], previous: Vers
   if (running) return { phase: 'Importing', reason: VersionReasons.Importing, message: `attempt 1 of ${tries}`, attempts: 1 };
   return { phase: 'Pending', reason: VersionReasons.ImportPending, message: 'waiting for the import pod to start', attempts: 0 };
 }
+
+type ExportStatus = NonNullable<VersionStatus['export']>;
+
+/** An export's status as its Job and pods show it; the destination fields are kept from `request`. */
+export function observeExport(request: ExportStatus, job: V1Job, pods: readonly V1Pod[]): ExportStatus {
+  const { phase: _p, reason: _r, message: _m, manifestDigest: _d, ...destination } = request;
+  const base = { ...destination, exportJob: job.metadata?.name };
+  if (jobCondition(job, 'Complete')) {
+    const report = parseImportReport(terminationMessage(lastPod(pods, 'Succeeded') ?? {}));
+    const detail = [report.size, report.fileCount !== undefined ? `in ${report.fileCount} files` : undefined].filter(Boolean).join(' ');
+    return { ...base, phase: 'Exported', reason: 'Exported', message: clip(`uploaded ${detail} to ${request.uri}`), ...(report.manifestDigest && { manifestDigest: report.manifestDigest }) };
+  }
+  if (jobCondition(job, 'Failed')) {
+    const failure = parseFailureReport(terminationMessage(lastPod(pods, 'Failed') ?? {}));
+    return { ...base, phase: 'Failed', reason: failure.reason ?? 'ExportFailed', message: clip(failure.message ?? 'the export failed') };
+  }
+  return { ...base, phase: 'Exporting', reason: 'Exporting', message: `uploading to ${request.uri}` };
+}

@@ -74,6 +74,10 @@ export function importJobName(asset: NamedAsset, version: string): string {
   return childName([...baseName(asset, version), 'import'], maxJobNameLength);
 }
 
+export function exportJobName(asset: NamedAsset, version: string): string {
+  return childName([...baseName(asset, version), 'export'], maxJobNameLength);
+}
+
 /** PersistentVolumes are cluster-scoped: the namespace is part of the name. */
 export function nfsVolumeName(asset: NamedAsset, version: string): string {
   return childName(['octopus', asset.metadata.namespace!, ...baseName(asset, version)]);

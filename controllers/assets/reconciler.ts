@@ -25,6 +25,7 @@ import {
 } from '../runtime/index.js';
 import { indexNames, type AssetCaches } from './caches.js';
 import {
+  desiredExportJob,
   desiredFilesConfigMap,
   desiredImportClaim,
   desiredImportJob,
@@ -35,8 +36,8 @@ import {
   type ImportOptions,
 } from './children.js';
 import { createChild } from './create.js';
-import { clip, jobCondition, observeImport, VersionReasons } from './import-status.js';
-import { assetLabels, filesConfigMapName, importJobName, nfsVolumeName, versionClaimName, volumeFinalizer } from './names.js';
+import { clip, jobCondition, observeExport, observeImport, VersionReasons } from './import-status.js';
+import { assetLabels, exportJobName, filesConfigMapName, importJobName, nfsVolumeName, versionClaimName, volumeFinalizer } from './names.js';
 import { holderOf } from './owned.js';
 import { nfsProblem, storageClassProblem, storagePolicyOf, volumeProblem, type StoragePolicy } from './storage-policy.js';
 import { assetStatus, versionEvents } from './summary.js';
@@ -119,7 +120,7 @@ export class AssetReconciler {
 
     const decorate = this.o.behaviour.decorate ?? ((_: VersionSpec, s: VersionStatus) => s);
     const specNames = new Set(versions.map((v) => v.name));
-    const retained = this.o.behaviour.retainedVersions?.(asset.status, specNames) ?? [];
+    const retained = await Promise.all((this.o.behaviour.retainedVersions?.(asset.status, specNames) ?? []).map((v) => this.exportVersion(asset, v)));
     await this.removeRetired(asset, new Set([...specNames, ...retained.map((v) => v.name)]), new Set(versions.filter((v) => v.source.nfs).map((v) => v.name)));
     if (!needsVolumes && hasFinalizer(asset, volumeFinalizer) && this.volumesOf(asset).length === 0) {
       asset = await removeFinalizer(this.o.client, asset, volumeFinalizer);
@@ -277,6 +278,19 @@ export class AssetReconciler {
     }
     const created = await createChild<V1Job>(this.o.client, desiredImportJob(asset, version, copy, this.o.options));
     return { status: { ...base, importJob: jobName, ...observeImport(created, [], previous, now) } };
+  }
+
+  /**
+   * A retained version (a Model's Job output) whose Job asked for an upload (status `export`): an
+   * export Job runs once; its outcome is recorded and never redone.
+   */
+  private async exportVersion(asset: VersionedAsset, version: VersionStatus): Promise<VersionStatus> {
+    const request = version.export;
+    if (!request || request.phase === 'Exported' || request.phase === 'Failed' || version.phase !== 'Ready' || !version.claimName) return version;
+    const name = exportJobName(asset, version.name);
+    const job = this.o.caches.jobs.get(`${asset.metadata.namespace}/${name}`) ?? (await createChild<V1Job>(this.o.client, desiredExportJob(asset, version, this.o.options)));
+    const pods = job.metadata?.uid ? this.o.caches.pods.byIndex(this.index.podsOfJob, job.metadata.uid) : [];
+    return { ...version, export: observeExport(request, job, pods) };
   }
 
   /** Deletes the children of versions no longer published (and the volumes of versions no longer nfs). */

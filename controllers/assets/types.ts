@@ -14,7 +14,7 @@ type AlgorithmVersionStatus = VersionStatusOf<Algorithm>;
 export type ModelVersionStatus = VersionStatusOf<Model>;
 
 /** Status of one version of any versioned kind; the extras are set only where the kind has them. */
-export type VersionStatus = DatasetVersionStatus & Partial<Pick<AlgorithmVersionStatus, 'configMapName'>> & Partial<Pick<ModelVersionStatus, 'origin' | 'metrics' | 'lineage' | 'extra'>>;
+export type VersionStatus = DatasetVersionStatus & Partial<Pick<AlgorithmVersionStatus, 'configMapName'>> & Partial<Pick<ModelVersionStatus, 'origin' | 'metrics' | 'lineage' | 'extra' | 'export'>>;
 
 type DatasetSource = VersionSpecOf<Dataset>['source'];
 type AlgorithmSource = VersionSpecOf<Algorithm>['source'];

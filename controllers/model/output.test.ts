@@ -3,7 +3,7 @@ import type { Model } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { asset, version } from '../assets/testing/fixtures.js';
 import type { AssetStatus, VersionStatus } from '../assets/types.js';
 import { jobVersions, modelBehaviour } from './controller.js';
-import { mergeJobVersion, type JobOutput } from './output.js';
+import { exportRequest, mergeJobVersion, type JobOutput } from './output.js';
 
 const nowMs = Date.parse('2025-06-01T12:00:00Z');
 const lineage = (job: string, uid: string) => ({
@@ -80,4 +80,12 @@ describe('the Model controller keeps Job versions', () => {
     const spec = version('base', { s3: { bucket: 'models' } }, { metrics: { top1: '0.7' } });
     expect(modelBehaviour.decorate?.(spec, { name: 'base', phase: 'Ready' })).toEqual({ name: 'base', phase: 'Ready', origin: 'Import', metrics: { top1: '0.7' } });
   });
+});
+
+describe('exportRequest', () => {
+  it.each([
+    { name: 'the default prefix <model>/<version>/', destination: { bucket: 'b' }, want: { uri: 's3://b/m/v1/' } },
+    { name: 'a prefix made a folder', destination: { bucket: 'b', prefix: '/runs/x', endpoint: 'http://s3', region: 'r', secretRef: { name: 's' } }, want: { uri: 's3://b/runs/x/', endpoint: 'http://s3', region: 'r', secretName: 's' } },
+    { name: 'the bucket root', destination: { bucket: 'b', prefix: '' }, want: { uri: 's3://b/' } },
+  ])('$name', ({ destination, want }) => expect(exportRequest(destination, 'm', 'v1')).toEqual(want));
 });

@@ -6,7 +6,7 @@
  * they count for Ready and latestVersion like imported ones.
  */
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { Model } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
+import type { Job, Model } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { VersionReasons } from '../assets/import-status.js';
 import { assetLabels } from '../assets/names.js';
 import { assetStatus, versionEvents } from '../assets/summary.js';
@@ -30,6 +30,23 @@ export interface JobOutput {
   /** Free-form metadata reported by the job, e.g. hyper-parameters. */
   extra?: Record<string, unknown>;
   lineage: Lineage;
+  /** The upload the Job asked for (output.model.s3); read from the Job by registerJobOutput when absent. */
+  export?: ExportRequest;
+}
+
+export type ExportRequest = Pick<NonNullable<ModelVersionStatus['export']>, 'uri' | 'endpoint' | 'region' | 'secretName'>;
+type S3Destination = NonNullable<NonNullable<NonNullable<Job['spec']['output']>['model']>['s3']>;
+
+/** The export a Job's output.model.s3 asks for; the prefix defaults to <model>/<version>/. */
+export function exportRequest(destination: S3Destination, model: string, version: string): ExportRequest {
+  const raw = destination.prefix ?? `${model}/${version}/`;
+  const prefix = raw === '' || raw.endsWith('/') ? raw.replace(/^\/+/, '') : `${raw.replace(/^\/+/, '')}/`;
+  return {
+    uri: `s3://${destination.bucket}/${prefix}`,
+    ...(destination.endpoint && { endpoint: destination.endpoint }),
+    ...(destination.region && { region: destination.region }),
+    ...(destination.secretRef && { secretName: destination.secretRef.name }),
+  };
 }
 
 export type MergeResult = { ok: true; status: AssetStatus } | { ok: false; message: string };
@@ -64,6 +81,8 @@ export function mergeJobVersion(model: Model, output: JobOutput, now: number): M
     ...(output.extra !== undefined && { extra: output.extra }),
     lineage: output.lineage,
     readyTime: existing?.readyTime ?? output.lineage.finishedAt,
+    // Registering again never restarts an export under way or done.
+    ...((existing?.export ?? output.export) && { export: existing?.export ?? { ...output.export!, phase: 'Pending' as const } }),
   };
   const others = (status?.versions ?? []).filter((v) => v.name !== output.version);
   return { ok: true, status: assetStatus(status, [...others, entry], status?.observedGeneration, now) };
@@ -79,6 +98,18 @@ function claimTakeover(model: Model, version: string) {
   };
 }
 
+/** The export the producing Job's output.model.s3 asks for, read from the Job (gone: none). */
+async function exportAskedBy(client: Manager['client'], output: JobOutput): Promise<{ export?: ExportRequest }> {
+  try {
+    const job = await client.get<Job>(octopus.Job, output.lineage.job.name, output.lineage.job.namespace);
+    const destination = job.metadata.uid === output.lineage.job.uid ? job.spec.output?.model?.s3 : undefined;
+    return destination ? { export: exportRequest(destination, output.model, output.version) } : {};
+  } catch (err) {
+    if (isNotFound(err)) return {};
+    throw err;
+  }
+}
+
 /** Attempts on a write conflict (someone else updated the Model meanwhile) before giving up for this reconcile. */
 const conflictAttempts = 5;
 
@@ -91,8 +122,9 @@ const conflictAttempts = 5;
  * Throws a `TerminalError` when the Model does not exist or the version name is taken (retrying
  * cannot help; the Job should report it), other errors when the apiserver fails (retry).
  */
-export async function registerJobOutput(manager: Pick<Manager, 'client' | 'clock' | 'events'>, output: JobOutput): Promise<void> {
+export async function registerJobOutput(manager: Pick<Manager, 'client' | 'clock' | 'events'>, jobOutput: JobOutput): Promise<void> {
   const { client } = manager;
+  const output = jobOutput.export ? jobOutput : { ...jobOutput, ...(await exportAskedBy(client, jobOutput)) };
   for (let attempt = 1; ; attempt++) {
     let model: Model;
     try {

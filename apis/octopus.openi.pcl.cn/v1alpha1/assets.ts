@@ -256,6 +256,22 @@ export const Model = defineKind({
     metrics: opt(metrics),
     lineage: opt(Lineage),
     extra: opt(freeform({ description: 'Free-form metadata reported by the producing job (e.g. hyper-parameters).' })),
+    export: opt(
+      obj(
+        {
+          uri: str({ description: 'Where the files go: s3://<bucket>/<prefix>.', maxLength: 2048 }),
+          endpoint: opt(str({ description: 'S3 endpoint; empty for the controller\'s object store.', maxLength: 512 })),
+          region: opt(str({ description: 'Bucket region.', maxLength: 64 })),
+          secretName: opt(dnsSubdomain('Secret with the keys, in this namespace.')),
+          phase: enumOf(['Pending', 'Exporting', 'Exported', 'Failed'] as const, { description: 'Pending, Exporting, Exported or Failed.' }),
+          reason: opt(str({ description: 'Why the export is in this phase, in CamelCase.', maxLength: 256 })),
+          message: opt(str({ description: 'Details, e.g. the export pod\'s termination message.', maxLength: 4096 })),
+          exportJob: opt(dnsSubdomain('The batch/v1 Job uploading the version.')),
+          manifestDigest: opt(str({ description: 'sha256 of the manifest uploaded beside the files, as sha256:<hex>.', pattern: '^sha256:[a-f0-9]{64}$' })),
+        },
+        { description: 'The upload of a Job-produced version to S3 that the Job asked for (output.model.s3).' },
+      ),
+    ),
   }),
   printerColumns: assetColumns(),
 });

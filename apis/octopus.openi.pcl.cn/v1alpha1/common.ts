@@ -118,6 +118,17 @@ export const S3Source = obj(
   { description: 'Objects in S3-compatible storage, copied into a claim by an import Job.' },
 );
 
+export const S3Destination = obj(
+  {
+    endpoint: opt(str({ description: 'S3 endpoint URL; defaults to the controller\'s configured object store.', maxLength: 512, pattern: '^https?://' })),
+    bucket: str({ description: 'Bucket name; it must exist.', minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$' }),
+    prefix: opt(str({ description: 'Key prefix the files are uploaded under; defaults to <model>/<version>/.', maxLength: 1024 })),
+    region: opt(str({ description: 'Bucket region.', maxLength: 64 })),
+    secretRef: opt(obj({ name: dnsSubdomain('Secret name.') }, { description: 'A Secret in this namespace with keys accessKeyID and secretAccessKey.' })),
+  },
+  { description: 'Where an export Job uploads files, with a sha256 manifest (.octopus-manifest.sha256) beside them.' },
+);
+
 export const HttpSource = obj(
   {
     url: str({ description: 'URL of a file or archive (.tar, .tar.gz/.tgz, .zip are unpacked unless unpack is false).', maxLength: 2048, pattern: '^https?://' }),

@@ -1,5 +1,5 @@
 /** Workloads: training Job, Notebook, ModelService. */
-import { ImageSelector, Ingress, PodMetadata, ResourceList, ResourceRequirements, StorageRequest, assetReference, command, env, statusBasics, versionName } from './common.js';
+import { ImageSelector, Ingress, PodMetadata, ResourceList, ResourceRequirements, S3Destination, StorageRequest, assetReference, command, env, statusBasics, versionName } from './common.js';
 import { ageColumn, defineKind, type ObjectOf } from './kind.js';
 import { arr, bool, describe, dnsLabel, dnsSubdomain, enumOf, int, map, obj, opt, quantity, str, type CelRule } from './schema.js';
 
@@ -179,8 +179,9 @@ export const JobSpec = obj(
                 name: dnsSubdomain('Model that receives a new version when the job succeeds; created if absent.'),
                 version: opt(describe(versionName, 'Version name; defaults to <job name>.')),
                 storage: opt(StorageRequest),
+                s3: opt(S3Destination),
               },
-              { description: 'Register what the job wrote to /model as a Model version.' },
+              { description: 'Register what the job wrote to /model as a Model version; with s3, also upload it there once the job succeeded.' },
             ),
           ),
         },
