@@ -107,27 +107,24 @@ export const NfsSource = obj(
   { description: 'An NFS export; mounted through a PersistentVolume and claim the controller creates.' },
 );
 
-export const S3Source = obj(
-  {
+/** An S3 location: the fields a source and a destination share; the bucket and prefix say which it is. */
+function s3Location(bucket: string, prefix: string) {
+  return {
     endpoint: opt(str({ description: 'S3 endpoint URL; defaults to the controller\'s configured object store.', maxLength: 512, pattern: '^https?://' })),
-    bucket: str({ description: 'Bucket name.', minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$' }),
-    prefix: opt(str({ description: 'Key prefix to copy; defaults to the whole bucket.', maxLength: 1024 })),
+    bucket: str({ description: bucket, minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$' }),
+    prefix: opt(str({ description: prefix, maxLength: 1024 })),
     region: opt(str({ description: 'Bucket region.', maxLength: 64 })),
     secretRef: opt(obj({ name: dnsSubdomain('Secret name.') }, { description: 'A Secret in this namespace with keys accessKeyID and secretAccessKey.' })),
-  },
-  { description: 'Objects in S3-compatible storage, copied into a claim by an import Job.' },
-);
+  };
+}
 
-export const S3Destination = obj(
-  {
-    endpoint: opt(str({ description: 'S3 endpoint URL; defaults to the controller\'s configured object store.', maxLength: 512, pattern: '^https?://' })),
-    bucket: str({ description: 'Bucket name; it must exist.', minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$' }),
-    prefix: opt(str({ description: 'Key prefix the files are uploaded under; defaults to <model>/<version>/.', maxLength: 1024 })),
-    region: opt(str({ description: 'Bucket region.', maxLength: 64 })),
-    secretRef: opt(obj({ name: dnsSubdomain('Secret name.') }, { description: 'A Secret in this namespace with keys accessKeyID and secretAccessKey.' })),
-  },
-  { description: 'Where an export Job uploads files, with a sha256 manifest (.octopus-manifest.sha256) beside them.' },
-);
+export const S3Source = obj(s3Location('Bucket name.', 'Key prefix to copy; defaults to the whole bucket.'), {
+  description: 'Objects in S3-compatible storage, copied into a claim by an import Job.',
+});
+
+export const S3Destination = obj(s3Location('Bucket name; it must exist.', 'Key prefix the files are uploaded under; defaults to <model>/<version>/.'), {
+  description: 'Where an export Job uploads files, with a sha256 manifest (.octopus-manifest.sha256) beside them.',
+});
 
 export const HttpSource = obj(
   {
