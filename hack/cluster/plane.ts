@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -347,9 +347,25 @@ export async function down(log: Log = console.log): Promise<void> {
 /** Components beside Kubernetes itself: started alone when missing from a running plane. */
 const addOns: readonly ComponentName[] = ['s3', 'pod-runner'];
 
+/** The digest of kwok's configuration files, recorded when kwok starts. */
+function kwokStagesDigest(): string {
+  const hash = createHash('sha256');
+  for (const file of ['kwok-stages.yaml', 'kwok-config.yaml']) hash.update(readFileSync(join(repoRoot, 'hack', 'cluster', file)));
+  return hash.digest('hex');
+}
+
+function kwokStagesFile(): string {
+  return join(paths().state, 'kwok-stages.sha256');
+}
+
+function kwokStagesCurrent(): boolean {
+  return existsSync(kwokStagesFile()) && readFileSync(kwokStagesFile(), 'utf8').trim() === kwokStagesDigest();
+}
+
 async function startAddOn(name: ComponentName, log: Log): Promise<void> {
   await stopProcess(component(name), () => {});
   if (name === 's3' && !existsSync(s3AccessFile())) writeS3Access();
+  if (name === 'kwok') writeFileSync(kwokStagesFile(), kwokStagesDigest() + '\n');
   const pid = startProcess(component(name));
   await waitHealthy(component(name), 30_000);
   log(`${name} healthy (pid ${pid})`);
@@ -375,6 +391,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   if (kubernetesHealthy) {
     // A plane started before an add-on existed (or whose add-on died) gets it started, not a restart.
     for (const s of existing.filter((c) => addOns.includes(c.name) && !c.healthy)) await startAddOn(s.name, log);
+    if (!kwokStagesCurrent()) {
+      // Stages kwok started with are not the checkout's (e.g. the pod runner's image exclusion is new): kwok alone restarts.
+      await startAddOn('kwok', log);
+      log('kwok restarted: its pod stages changed');
+    }
     log('local plane already running and healthy; reusing it');
     await createNodes(simulatedNodes(opts.nodes));
     return { kubeconfig: kubeconfigPath(), reused: true, seconds: (Date.now() - started) / 1000 };
@@ -403,6 +424,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   try {
     for (const name of componentOrder) {
       const t0 = Date.now();
+      if (name === 'kwok') writeFileSync(kwokStagesFile(), kwokStagesDigest() + '\n');
       const pid = startProcess(component(name));
       await waitHealthy(component(name), timeouts[name]);
       log(`${name} healthy (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)}s)`);
