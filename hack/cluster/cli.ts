@@ -11,7 +11,8 @@ commands:
   tools    build the pinned Kubernetes binaries and the S3 server (versitygw) into
            ${binDir()} and ${binDir(process.env, 'versitygw')} (skips what exists)
   up       start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
-           create simulated nodes; reuses a healthy plane, cleans a stale one first
+           the storage provisioner, the S3 server (keys in <state>/s3/access.json) and the
+           pod runner; create simulated nodes; reuses a healthy plane, cleans a stale one first
              --cpu-nodes N --gpu-nodes N --npu-nodes N   (default ${defaultNodeCounts.cpu}/${defaultNodeCounts.gpu}/${defaultNodeCounts.npu})
   down     stop what 'up' started and remove its state
   status   report each component (exit 1 when any is down)
