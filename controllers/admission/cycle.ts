@@ -166,30 +166,44 @@ class Misses {
 }
 
 /**
- * Per pool, its nodes as they will be once the room being released is free, and the per-pod
- * requests that found no place there. Built once and reused while the cycle leaves the nodes
- * alone: a queue of thousands asks the same question of the same room.
+ * Per pool, what a queue of thousands asks again and again of the same nodes: the free room on
+ * all of them together, and the nodes as they will be once the room being released is free (with
+ * the per-pod requests that found no place there). Built once and reused while the cycle leaves
+ * the nodes alone.
  */
-class SoonRoom {
-  private readonly byPool = new Map<string, { nodes: NodeState[] | undefined; misses: Misses }>();
+class PoolRoom {
+  private readonly byPool = new Map<string, { free?: Resources; soon?: { nodes: NodeState[] | undefined; misses: Misses } }>();
 
-  /** The nodes (or every pool's) changed: their soon room must be built again. */
+  /** The nodes changed (an admission, a hold on released room, a preemption): build again. */
   changed(): void {
     this.byPool.clear();
   }
 
-  /** Where `podSets` would go once released room is free; undefined when the pool releases nothing. */
-  place(pool: PoolNodes, podSets: PodSet[]): PlacementResult | undefined {
+  private entry(pool: PoolNodes) {
     let room = this.byPool.get(pool.name);
     if (!room) {
-      room = { nodes: releasing(pool) ? soonFree(pool.nodes) : undefined, misses: new Misses() };
+      room = {};
       this.byPool.set(pool.name, room);
     }
-    if (!room.nodes) return undefined;
-    const blocked = room.misses.dominated(pool.name, podSets);
+    return room;
+  }
+
+  free(pool: PoolNodes): Resources {
+    const room = this.entry(pool);
+    room.free ??= freeTotal(pool.nodes);
+    return room.free;
+  }
+
+  /** Where `podSets` would go once released room is free; undefined when the pool releases nothing. */
+  placeSoon(pool: PoolNodes, podSets: PodSet[]): PlacementResult | undefined {
+    const room = this.entry(pool);
+    room.soon ??= { nodes: releasing(pool) ? soonFree(pool.nodes) : undefined, misses: new Misses() };
+    const { nodes, misses } = room.soon;
+    if (!nodes) return undefined;
+    const blocked = misses.dominated(pool.name, podSets);
     if (blocked) return { ok: false, message: `no node fits a pod of task ${blocked.task}`, unplaced: { task: blocked.task, index: 0, requests: blocked.requests } };
-    const placed = placeGang(room.nodes, { podSets });
-    if (!placed.ok) room.misses.record(pool.name, placed.unplaced.requests, podSets.find((ps) => ps.task === placed.unplaced.task)?.nodeSelector);
+    const placed = placeGang(nodes, { podSets });
+    if (!placed.ok) misses.record(pool.name, placed.unplaced.requests, podSets.find((ps) => ps.task === placed.unplaced.task)?.nodeSelector);
     // A placement took room on the copies; the caller takes it on the real nodes and reports the change.
     return placed;
   }
@@ -297,7 +311,7 @@ export function admissionCycle(input: CycleInput): CycleResult {
   const waiting: Omit<Waiting, 'position'>[] = [];
   const preempted: Preemption[] = [];
   const misses = new Misses();
-  const soonRoom = new SoonRoom();
+  const room = new PoolRoom();
   const ledger = new Ledger(input.quotas);
   const nodesByName = new Map<string, NodeState>();
   for (const pool of input.pools.values()) for (const n of pool.nodes) nodesByName.set(n.name, n);
@@ -431,14 +445,14 @@ export function admissionCycle(input: CycleInput): CycleResult {
     const quota = ledger.problems(w.namespace, w.pool, total, w.preemptible);
     let capacity: string | undefined;
     if (quota.length === 0) {
-      const free = freeTotal(pool.nodes);
+      const free = room.free(pool);
       const blocked = misses.dominated(w.pool, podSets);
       if (!fits(total, free)) capacity = `pool ${w.pool} has no room now for the whole gang of ${gangSize({ podSets })} pods: ${shortfall(total, free)}`;
       else if (blocked) capacity = `pool ${w.pool} has no room now: no node fits a pod of task ${blocked.task}: a pod needing no more found none earlier in this cycle`;
       else {
         const placed = placeGang(pool.nodes, { podSets });
         if (placed.ok) {
-          soonRoom.changed();
+          room.changed();
           const borrowed = !ledger.withinNominal(w.namespace, total);
           ledger.add(w.namespace, w.pool, total);
           queue.changed(w.namespace);
@@ -449,10 +463,10 @@ export function admissionCycle(input: CycleInput): CycleResult {
         capacity = `pool ${w.pool} has no room now: ${placed.message}`;
       }
       // Room that is being released (terminating pods, preempted workloads) is the next in line's.
-      const soon = soonRoom.place(pool, podSets);
+      const soon = room.placeSoon(pool, podSets);
       if (soon?.ok) {
         for (const p of soon.placements) take(nodesByName.get(p.node)!, requestsOf(podSets, p.task));
-        soonRoom.changed();
+        room.changed();
         ledger.add(w.namespace, w.pool, total);
         queue.changed(w.namespace);
         if (input.preempting?.has(w.key)) wait('Preempting', `waiting for the pods of the workloads it preempted to terminate; the room in pool ${w.pool} is held for it`);
@@ -483,7 +497,7 @@ export function admissionCycle(input: CycleInput): CycleResult {
     }
     const placed = placeGang(soonFree(pool.nodes), { podSets });
     if (placed.ok) for (const p of placed.placements) take(nodesByName.get(p.node)!, requestsOf(podSets, p.task));
-    soonRoom.changed();
+    room.changed();
     ledger.add(w.namespace, w.pool, total);
     queue.changed(w.namespace);
     wait('Preempting', `preempting ${chosen.length} workload${chosen.length === 1 ? '' : 's'} (${chosen.map((v) => describeKey(v.key!)).join(', ')}); the room in pool ${w.pool} is held for it until their pods are gone`);

@@ -57,8 +57,8 @@ function scarcest(r: Resources): string {
   return r.has('cpu') ? 'cpu' : (r.keys().next().value ?? 'cpu');
 }
 
-function matches(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>>): boolean {
-  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+function matches(labels: Readonly<Record<string, string>>, selector: readonly [string, string][]): boolean {
+  for (const [k, v] of selector) if (labels[k] !== v) return false;
   return true;
 }
 
@@ -71,36 +71,46 @@ export function placeGang(nodes: NodeState[], gang: Gang): PlacementResult {
     Array.from({ length: ps.count }, (_, index) => ({ task: ps.task, index, requests: ps.requests, nodeSelector: ps.nodeSelector ?? {} })),
   );
   pods.sort((a, b) => compareDesc(a.requests, b.requests));
-  const free = new Map(nodes.map((n) => [n.name, n.free]));
+  // Free room by node index: the loop below runs pods × nodes times per call, many calls a cycle.
+  const free = nodes.map((n) => n.free);
   const placements: Placement[] = [];
   for (const pod of pods) {
     const key = scarcest(pod.requests);
-    let best: NodeState | undefined;
+    const wanted = pod.requests.get(key) ?? 0n;
+    const selector = Object.entries(pod.nodeSelector);
+    let best = -1;
     let bestLeft = 0n;
-    for (const node of nodes) {
-      const available = free.get(node.name)!;
-      if (!matches(node.labels, pod.nodeSelector) || !fits(pod.requests, available)) continue;
-      const left = (available.get(key) ?? 0n) - (pod.requests.get(key) ?? 0n);
-      if (!best || left < bestLeft) {
-        best = node;
+    for (let i = 0; i < nodes.length; i++) {
+      const available = free[i]!;
+      // The scarcest resource rules out most nodes of a busy pool before the full check.
+      const scarce = available.get(key) ?? 0n;
+      if (scarce < wanted) continue;
+      if (selector.length > 0 && !matches(nodes[i]!.labels, selector)) continue;
+      if (!fits(pod.requests, available)) continue;
+      const left = scarce - wanted;
+      if (best < 0 || left < bestLeft) {
+        best = i;
         bestLeft = left;
+        // Nothing fits tighter than exactly: the first such node is the one best-fit picks.
+        if (left === 0n) break;
       }
     }
-    if (!best) return { ok: false, message: unplaceable(pod, nodes, free), unplaced: { task: pod.task, index: pod.index, requests: pod.requests } };
-    free.set(best.name, subtractResources(free.get(best.name)!, pod.requests));
-    placements.push({ task: pod.task, index: pod.index, node: best.name });
+    if (best < 0) return { ok: false, message: unplaceable(pod, nodes, free), unplaced: { task: pod.task, index: pod.index, requests: pod.requests } };
+    free[best] = subtractResources(free[best]!, pod.requests);
+    placements.push({ task: pod.task, index: pod.index, node: nodes[best]!.name });
   }
-  for (const node of nodes) node.free = free.get(node.name)!;
+  nodes.forEach((node, i) => (node.free = free[i]!));
   return { ok: true, placements };
 }
 
-function unplaceable(pod: Pod, nodes: NodeState[], free: Map<string, Resources>): string {
+function unplaceable(pod: Pod, nodes: NodeState[], free: Resources[]): string {
   const key = scarcest(pod.requests);
-  const candidates = nodes.filter((n) => matches(n.labels, pod.nodeSelector));
+  const selector = Object.entries(pod.nodeSelector);
+  const candidates = nodes.map((n, i) => ({ n, i })).filter(({ n }) => matches(n.labels, selector));
   if (candidates.length === 0) return `no node in the pool matches the pod's node selector ${JSON.stringify(pod.nodeSelector)}`;
   let largest = 0n;
-  for (const n of candidates) {
-    const v = free.get(n.name)!.get(key) ?? 0n;
+  for (const { i } of candidates) {
+    const v = free[i]!.get(key) ?? 0n;
     if (v > largest) largest = v;
   }
   const wanted = pod.requests.get(key) ?? 0n;
