@@ -5,10 +5,11 @@
  * left alone: it is not the plane's.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeManifest } from '../e2e/harness/examples.js';
-import { ensureBucket, readS3Access, s3Client, type S3Access } from './cluster/s3.js';
+import { ensureBucket, readS3Access, s3AccessFile, s3Client, type S3Access } from './cluster/s3.js';
 
 interface S3Ref {
   bucket: string;
@@ -50,10 +51,10 @@ async function ensureSecret(kc: KubeConfig, namespace: string, name: string, acc
     });
 }
 
-/** Seeds and grants what `doc`'s plane S3 sources read; a no-op for any other document. */
+/** Seeds and grants what `doc`'s plane S3 sources read; a no-op for any other document, or without a local plane (E2E_KUBECONFIG). */
 export async function prepareExampleData(kc: KubeConfig, doc: KubeManifest): Promise<void> {
   const sources = planeS3Sources(doc);
-  if (sources.length === 0) return;
+  if (sources.length === 0 || !existsSync(s3AccessFile())) return;
   const access = readS3Access();
   const client = s3Client(access);
   try {

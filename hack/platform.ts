@@ -6,6 +6,7 @@
  *   npm run down   # stops Octopus and the plane, removes their state
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
@@ -17,7 +18,7 @@ import { validExamples } from '../e2e/harness/examples.js';
 import { installCrds } from '../e2e/harness/crds.js';
 import { adminKubeConfig, down as planeDown, up as planeUp } from './cluster/plane.js';
 import { hostImage } from './cluster/pod-runner.js';
-import { readS3Access } from './cluster/s3.js';
+import { readS3Access, s3AccessFile } from './cluster/s3.js';
 import { prepareExampleData } from './example-data.js';
 import { defaultNodeCounts } from './cluster/nodes.js';
 import { kubeconfigPath, ports, repoRoot } from './cluster/paths.js';
@@ -42,7 +43,8 @@ function octopusProcess(name: 'octopus-webhooks' | 'octopus-controller'): Manage
           `--build-registry=${localBuildRegistry}`,
           // Imports run octopus-data for real, as host processes (hack/cluster/pod-runner.ts), from the plane's S3 server by default.
           `--importer-image=${hostImage}`,
-          `--s3-endpoint=${readS3Access().endpoint}`,
+          // Absent on a stopped plane (stopping needs no endpoint) or another cluster (E2E_KUBECONFIG).
+          ...(existsSync(s3AccessFile()) ? [`--s3-endpoint=${readS3Access().endpoint}`] : []),
         ];
   return {
     name,
