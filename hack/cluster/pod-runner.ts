@@ -16,7 +16,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Container, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, type V1Container, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
 import { nodeFlags } from '../../controllers/octopus-data/node-flags.js';
 import { programPath } from '../../controllers/octopus-data/testing/run.js';
 
@@ -104,6 +104,8 @@ interface Running {
 
 class Runner {
   private readonly running = new Map<string, Running>();
+  /** Pods this runner ended: the watch cache may still show them Running for a moment. */
+  private readonly ended = new Set<string>();
 
   constructor(
     private readonly core: CoreV1Api,
@@ -182,6 +184,7 @@ class Runner {
     await this.markRunning(pod, container, startedAt);
     if (plan.outcome === 'Run') return;
     entry.timer = setTimeout(() => {
+      this.ended.add(uid);
       this.running.delete(uid);
       const code = plan.outcome === 'Succeed' ? 0 : plan.exitCode;
       this.finish(pod, container, code, plan.message, startedAt).catch((err: unknown) => console.error(`pod-runner: ${pod.metadata!.name}: ${String(err)}`));
@@ -194,7 +197,10 @@ class Runner {
     const plan = simulation(pod.metadata?.annotations);
     if (plan) return this.simulate(pod, plan);
     const startedAt = new Date().toISOString();
-    const fail = (why: string) => this.finish(pod, container, 128, why, startedAt);
+    const fail = (why: string) => {
+      this.ended.add(uid);
+      return this.finish(pod, container, 128, why, startedAt);
+    };
     const command = hostCommand(container, this.tsxLoader);
     if ('error' in command) return fail(command.error);
     let mounts: Map<string, string>;
@@ -221,6 +227,7 @@ class Runner {
     closeSync(out);
     this.running.set(uid, { child, startedAt });
     child.on('exit', (code, signal) => {
+      this.ended.add(uid);
       this.running.delete(uid);
       const exitCode = code ?? (signal === 'SIGKILL' ? 137 : 143);
       const read = (f: string) => {
@@ -235,8 +242,9 @@ class Runner {
     });
   }
 
-  async pass(): Promise<void> {
-    const pods = (await this.core.listPodForAllNamespaces({ labelSelector: podSelector })).items.filter((p) => p.spec?.containers.some((c) => c.image === hostImage));
+  /** One look at every asset pod (from the watch cache): start, finish, stop or nudge what needs it. */
+  async pass(all: readonly V1Pod[]): Promise<void> {
+    const pods = all.filter((p) => p.spec?.containers.some((c) => c.image === hostImage));
     const seen = new Set<string>();
     for (const pod of pods) {
       const uid = pod.metadata!.uid!;
@@ -250,11 +258,11 @@ class Runner {
         await this.nudge(pod);
         continue;
       }
-      if (mine) continue;
+      if (mine || this.ended.has(uid)) continue;
       if (pod.status?.phase === 'Pending') await this.start(pod);
       else if (pod.status?.phase === 'Running') {
         // Running but not ours: started by a runner that has since stopped; like a lost node, it failed.
-        await this.finish(pod, pod.spec.containers[0]!, 137, 'the local pod runner restarted while this pod ran', pod.status.startTime ? String(pod.status.startTime) : new Date().toISOString());
+        await this.finish(pod, pod.spec.containers[0]!, 137, 'the local pod runner restarted while this pod ran', new Date(pod.status.startTime ?? Date.now()).toISOString());
       }
     }
     for (const [uid, r] of this.running) if (!seen.has(uid)) this.stop(uid, r);
@@ -293,18 +301,32 @@ async function main(): Promise<void> {
   if (!values.kubeconfig || !values.port || !values.state) throw new Error('usage: pod-runner --kubeconfig <path> --port <health port> --state <folder>');
   const kc = new KubeConfig();
   kc.loadFromFile(values.kubeconfig);
-  const runner = new Runner(kc.makeApiClient(CoreV1Api), values.state, import.meta.resolve('tsx'));
+  const core = kc.makeApiClient(CoreV1Api);
+  const runner = new Runner(core, values.state, import.meta.resolve('tsx'));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       runner.stopAll();
       process.exit(0);
     });
   }
+  // A watch, not a poll: benchmarks run thousands of pods on the same plane, and a list of them twice a second would cost the apiserver.
+  const informer = makeInformer<V1Pod>(kc, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector: podSelector }), podSelector);
+  let wanted = true;
+  const wake = () => (wanted = true);
+  for (const event of ['add', 'update', 'delete'] as const) informer.on(event, wake);
+  informer.on('error', (err: unknown) => {
+    console.error(`pod-runner: watch failed (${err instanceof Error ? err.message : String(err)}); resuming`);
+    void sleep(1000).then(() => informer.start());
+  });
+  await informer.start();
   createServer((_, res) => res.end('ok')).listen(Number(values.port), '127.0.0.1');
-  // Polling (the provisioner does the same): a list of asset pods twice a second is nothing for the apiserver.
-  for (;;) {
-    await runner.pass().catch((err: unknown) => console.error(`pod-runner: ${err instanceof Error ? err.message : String(err)}`));
-    await sleep(500);
+  // Passes run one at a time: on a change, and every few seconds for pods parked by the scheduler (see nudge).
+  for (let tick = 0; ; tick++) {
+    if (wanted || tick % 10 === 0) {
+      wanted = false;
+      await runner.pass(informer.list()).catch((err: unknown) => console.error(`pod-runner: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    await sleep(300);
   }
 }
 
