@@ -71,7 +71,10 @@ export function octopusJob(w: Workload, i: number, opts: { annotations?: Record<
       pool: octopusPool,
       tasks: [{ name: 'w', replicas: opts.pods ?? s.pods, resourceSpec: specName, podMetadata: { annotations: opts.annotations ?? simAnnotations(w) } }],
       // Finished jobs go, and their pods with them: the cluster stays the size of the running set.
-      policy: { ttlSecondsAfterFinished: w.ttl },
+      // Kueue runs without waitForPodsReady (its default), so it never requeues a gang whose pods
+      // start late; Octopus's timeout is set to its maximum to match. At its default (300 s) a
+      // saturated plane that starts pods late turns each timeout into more pods to delete and recreate.
+      policy: { ttlSecondsAfterFinished: w.ttl, podsReadyTimeoutSeconds: 86_400 },
       ...opts.spec,
     },
   };
