@@ -107,33 +107,44 @@ export function importCommand(options: Pick<ImportOptions, 'importerCommand'>): 
 }
 
 /**
- * The batch/v1 Job copying `source` into the version's claim, retried per the asset's import policy
- * except when the importer exits with importPermanentExitCode (a pod failure policy fails the Job at once).
- * Its pod requests (and is limited to) the controller's import size, and is labelled with the
- * namespace it is charged to, so it counts against that workspace's Quota while it runs.
+ * A batch/v1 Job running octopus-data (`verb`: import or export) on a version's claim: the
+ * controller's import size as requests and limits, labelled with the namespace it is charged to (so
+ * it counts against that workspace's Quota), failed at once when the program exits with
+ * importPermanentExitCode.
  */
-export function desiredImportJob(asset: VersionedAsset, version: VersionSpec, source: CopySource, options: ImportOptions): V1Job {
-  const policy = asset.spec.import ?? {};
+function dataJob(asset: VersionedAsset, opts: { name: string; version: string; verb: 'import' | 'export'; env: V1EnvVar[]; claimName: string; readOnly?: boolean; subPath?: string; policy?: NonNullable<VersionedAsset['spec']['import']> }, options: ImportOptions): V1Job {
+  const { policy = {}, verb } = opts;
   const size = { cpu: options.importCpu, memory: options.importMemory };
+  // The configured command names the import verb; an export runs the same program with its own.
+  const command = importCommand(options)?.map((word) => (word === 'import' ? verb : word));
   return runOnceJob({
     owner: asset,
-    name: importJobName(asset, version.name),
-    labels: { ...childLabels(asset.kind, version.name), [assetLabels.chargedTo]: asset.metadata.namespace! },
+    name: opts.name,
+    labels: { ...childLabels(asset.kind, opts.version), [assetLabels.chargedTo]: asset.metadata.namespace! },
     ...(policy.podMetadata && { podMetadata: policy.podMetadata }),
     backoffLimit: policy.backoffLimit ?? defaultBackoffLimit,
     ...(policy.activeDeadlineSeconds !== undefined && { activeDeadlineSeconds: policy.activeDeadlineSeconds }),
     runAsUser: options.runAsUser,
-    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'import', operator: 'In', values: [importPermanentExitCode] } }] },
+    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: verb, operator: 'In', values: [importPermanentExitCode] } }] },
     container: {
-      name: 'import',
+      name: verb,
       image: options.importerImage,
-      ...(importCommand(options) && { command: importCommand(options) }),
-      env: importEnv(source, options),
+      ...(command && { command }),
+      env: opts.env,
       resources: { requests: size, limits: size },
-      volumeMounts: [{ name: 'data', mountPath: importMountPath }],
+      volumeMounts: [{ name: 'data', mountPath: importMountPath, ...(opts.readOnly && { readOnly: true }), ...(opts.subPath && { subPath: opts.subPath }) }],
     },
-    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: versionClaimName(asset, version.name) } }],
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: opts.claimName, ...(opts.readOnly && { readOnly: true }) } }],
   });
+}
+
+/** The Job copying `source` into the version's claim, retried per the asset's import policy. */
+export function desiredImportJob(asset: VersionedAsset, version: VersionSpec, source: CopySource, options: ImportOptions): V1Job {
+  return dataJob(
+    asset,
+    { name: importJobName(asset, version.name), version: version.name, verb: 'import', env: importEnv(source, options), claimName: versionClaimName(asset, version.name), ...(asset.spec.import && { policy: asset.spec.import }) },
+    options,
+  );
 }
 
 /** The upload a Model version's export asks for, as octopus-data export reads it. */
@@ -151,30 +162,13 @@ export function exportEnv(request: NonNullable<VersionStatus['export']>, options
   ];
 }
 
-/**
- * The batch/v1 Job uploading a Job-produced Model version (its claim, mounted read-only) to S3 with
- * `octopus-data export`: the importer's image, size and restrictions, `export` for `import`.
- */
+/** The Job uploading a Job-produced Model version (its claim, mounted read-only) to S3. */
 export function desiredExportJob(asset: VersionedAsset, version: VersionStatus, options: ImportOptions): V1Job {
-  const size = { cpu: options.importCpu, memory: options.importMemory };
-  const command = importCommand(options)?.map((word) => (word === 'import' ? 'export' : word));
-  return runOnceJob({
-    owner: asset,
-    name: exportJobName(asset, version.name),
-    labels: { ...childLabels(asset.kind, version.name), [assetLabels.chargedTo]: asset.metadata.namespace! },
-    backoffLimit: defaultBackoffLimit,
-    runAsUser: options.runAsUser,
-    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'export', operator: 'In', values: [importPermanentExitCode] } }] },
-    container: {
-      name: 'export',
-      image: options.importerImage,
-      ...(command && { command }),
-      env: exportEnv(version.export!, options),
-      resources: { requests: size, limits: size },
-      volumeMounts: [{ name: 'data', mountPath: importMountPath, readOnly: true, ...(version.subPath && { subPath: version.subPath }) }],
-    },
-    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: version.claimName!, readOnly: true } }],
-  });
+  return dataJob(
+    asset,
+    { name: exportJobName(asset, version.name), version: version.name, verb: 'export', env: exportEnv(version.export!, options), claimName: version.claimName!, readOnly: true, ...(version.subPath && { subPath: version.subPath }) },
+    options,
+  );
 }
 
 /**
