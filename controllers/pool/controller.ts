@@ -25,12 +25,17 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
    * changes only with the pool or its nodes (cached objects are replaced, never changed in place).
    */
   const shapes = new Map<string, { pool: ResourcePool; members: V1Node[]; shape: PoolShape }>();
-  const shapeFor = (key: string, pool: ResourcePool, members: V1Node[]): PoolShape => {
+  /** Pools whose nodes changed since their shape was computed. */
+  const nodesMoved = new Set<string>();
+  const shapeFor = (key: string, pool: ResourcePool): { members: V1Node[]; shape: PoolShape } => {
     const last = shapes.get(key);
-    if (last && last.pool === pool && last.members.length === members.length && last.members.every((n, i) => n === members[i])) return last.shape;
-    const shape = poolShape(pool, members, manager.clock.now());
-    shapes.set(key, { pool, members, shape });
-    return shape;
+    if (last && last.pool === pool && !nodesMoved.has(key)) return last;
+    nodesMoved.delete(key);
+    const members = nodesOf(pool);
+    if (last && last.pool === pool && last.members.length === members.length && last.members.every((n, i) => n === members[i])) return last;
+    const computed = { pool, members, shape: poolShape(pool, members, manager.clock.now()) };
+    shapes.set(key, computed);
+    return computed;
   };
   const poolsOfNode = (nodeName: string | undefined): string[] => {
     const node = nodeName ? nodes.get(nodeName) : undefined;
@@ -47,10 +52,10 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
         if (!pool) {
           lastWrite.delete(key);
           shapes.delete(key);
+          nodesMoved.delete(key);
           return;
         }
-        const members = nodesOf(pool);
-        const shape = shapeFor(key, pool, members);
+        const { members, shape } = shapeFor(key, pool);
         // Use and the queue move with every pod and admission: rewritten at most every
         // minStatusIntervalMs, and not even computed in between. Node changes are written at once.
         const since = manager.clock.now() - (lastWrite.get(key) ?? 0);
@@ -62,7 +67,11 @@ export const setupResourcePoolController: ControllerSetup = ({ manager, options 
       },
     })
     .watches(pools)
-    .watches(nodes, () => pools.list().map(objectKey))
+    .watches(nodes, () => {
+      const keys = pools.list().map(objectKey);
+      for (const key of keys) nodesMoved.add(key);
+      return keys;
+    })
     .watches(pods, (pod: V1Pod) => poolsOfNode(pod.spec?.nodeName))
     .watches(jobs, (job: Job) => [job.spec.pool])
     .watches(notebooks, (nb: Notebook) => [nb.spec.pool])

@@ -25,6 +25,19 @@ describe('ObjectStore', () => {
     expect(store.list('c')).toEqual([]);
   });
 
+  it('keeps one namespace\'s list current through replacements and removals; cluster-scoped objects are in no namespace', () => {
+    const store = new ObjectStore();
+    [pod('a', 'p1', 'n1'), pod('a', 'p2', 'n1'), pod(undefined, 'node-1', 'n1')].forEach((p) => store.upsert(p));
+    store.upsert(pod('a', 'p1', 'n2', '2'));
+    expect(store.list('a').map((o) => o.metadata?.resourceVersion).sort()).toEqual(['1', '2']);
+    store.remove('a/p2');
+    expect(names(store.list('a'))).toEqual(['p1']);
+    store.remove('a/p1');
+    expect(store.list('a')).toEqual([]);
+    expect(store.list('')).toEqual([]);
+    expect(names(store.list())).toEqual(['node-1']);
+  });
+
   it('returns the replaced and the removed object', () => {
     const store = new ObjectStore();
     expect(store.upsert(pod('a', 'p1', 'n1', '1'))).toBeUndefined();

@@ -16,6 +16,8 @@ interface Index<T> {
  */
 export class ObjectStore<T extends KubernetesObject> {
   private readonly objects = new Map<string, T>();
+  /** Keys per namespace, so that one namespace's objects are found without scanning them all. */
+  private readonly keysByNamespace = new Map<string, Set<string>>();
   private readonly indexes = new Map<string, Index<T>>();
 
   get(key: string): T | undefined {
@@ -24,8 +26,8 @@ export class ObjectStore<T extends KubernetesObject> {
 
   /** Every object, or those of one namespace. */
   list(namespace?: string): T[] {
-    const all = [...this.objects.values()];
-    return namespace === undefined ? all : all.filter((obj) => obj.metadata?.namespace === namespace);
+    if (namespace === undefined) return [...this.objects.values()];
+    return this.lookup(this.keysByNamespace.get(namespace));
   }
 
   keys(): string[] {
@@ -48,8 +50,13 @@ export class ObjectStore<T extends KubernetesObject> {
   byIndex(name: string, value: string): T[] {
     const index = this.indexes.get(name);
     if (!index) throw new Error(`no index named ${name}`);
-    const keys = index.keysByValue.get(value) ?? new Set<string>();
-    return [...keys].flatMap((key) => this.objects.get(key) ?? []);
+    return this.lookup(index.keysByValue.get(value));
+  }
+
+  private lookup(keys: ReadonlySet<string> | undefined): T[] {
+    const out: T[] = [];
+    if (keys) for (const key of keys) out.push(this.objects.get(key)!);
+    return out;
   }
 
   /** Stores `obj`, returning the object it replaced. */
@@ -58,6 +65,8 @@ export class ObjectStore<T extends KubernetesObject> {
     const previous = this.objects.get(key);
     if (previous) for (const index of this.indexes.values()) removeFromIndex(index, key, previous);
     this.objects.set(key, obj);
+    const namespace = obj.metadata?.namespace;
+    if (!previous && namespace !== undefined) addKey(this.keysByNamespace, namespace, key);
     for (const index of this.indexes.values()) addToIndex(index, key, obj);
     return previous;
   }
@@ -67,23 +76,29 @@ export class ObjectStore<T extends KubernetesObject> {
     const previous = this.objects.get(key);
     if (!previous) return undefined;
     this.objects.delete(key);
+    const namespace = previous.metadata?.namespace;
+    if (namespace !== undefined) removeKey(this.keysByNamespace, namespace, key);
     for (const index of this.indexes.values()) removeFromIndex(index, key, previous);
     return previous;
   }
 }
 
+function addKey(keysByValue: Map<string, Set<string>>, value: string, key: string): void {
+  let keys = keysByValue.get(value);
+  if (!keys) keysByValue.set(value, (keys = new Set()));
+  keys.add(key);
+}
+
+function removeKey(keysByValue: Map<string, Set<string>>, value: string, key: string): void {
+  const keys = keysByValue.get(value);
+  keys?.delete(key);
+  if (keys?.size === 0) keysByValue.delete(value);
+}
+
 function addToIndex<T>(index: Index<T>, key: string, obj: T): void {
-  for (const value of index.fn(obj)) {
-    let keys = index.keysByValue.get(value);
-    if (!keys) index.keysByValue.set(value, (keys = new Set()));
-    keys.add(key);
-  }
+  for (const value of index.fn(obj)) addKey(index.keysByValue, value, key);
 }
 
 function removeFromIndex<T>(index: Index<T>, key: string, obj: T): void {
-  for (const value of index.fn(obj)) {
-    const keys = index.keysByValue.get(value);
-    keys?.delete(key);
-    if (keys?.size === 0) index.keysByValue.delete(value);
-  }
+  for (const value of index.fn(obj)) removeKey(index.keysByValue, value, key);
 }
