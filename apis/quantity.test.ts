@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { addResources, exceeded, fits, formatDecimal, formatQuantity, formatResources, maxQuantityExponent, maxQuantityLength, parseQuantity, parseResources, QuantityError, subtractResources } from './quantity.js';
+import { addInto, addResources, exceeded, fits, formatDecimal, formatQuantity, formatResources, maxQuantityExponent, maxQuantityLength, parseCachedResources, parseQuantity, parseResources, QuantityError, subtractResources } from './quantity.js';
 
 describe('parseQuantity', () => {
   it.each([
@@ -92,6 +92,25 @@ describe('resource lists', () => {
   it('adds and subtracts exactly', () => {
     expect(formatResources(addResources(gpu4, gpu4))).toEqual({ cpu: '64', memory: '512Gi', 'nvidia.com/gpu': '8' });
     expect(formatResources(subtractResources(node, gpu4))).toEqual({ cpu: '32', memory: '256Gi', 'nvidia.com/gpu': '4' });
+  });
+
+  it('adds into a sum in place, leaving the added list alone', () => {
+    const sum = parseResources({ cpu: '1' });
+    expect(addInto(sum, gpu4)).toBe(sum);
+    expect(formatResources(sum)).toEqual({ cpu: '33', memory: '256Gi', 'nvidia.com/gpu': '4' });
+    expect(formatResources(gpu4)).toEqual({ cpu: '32', memory: '256Gi', 'nvidia.com/gpu': '4' });
+  });
+
+  it('parses a cached object\'s list once per list object', () => {
+    const allocatable = { cpu: '64', 'nvidia.com/gpu': '8' };
+    const first = parseCachedResources(allocatable);
+    expect(formatResources(new Map(first))).toEqual({ cpu: '64', 'nvidia.com/gpu': '8' });
+    expect(parseCachedResources(allocatable)).toBe(first);
+    // A replaced object (a new version from the informer) is parsed anew.
+    const replaced = parseCachedResources({ ...allocatable, cpu: '32' });
+    expect(replaced).not.toBe(first);
+    expect(replaced.get('cpu')).toBe(32000n);
+    expect(parseCachedResources(undefined).size).toBe(0);
   });
 
   it.each([

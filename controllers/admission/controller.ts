@@ -9,7 +9,7 @@
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Job, ModelService, Notebook, ResourcePool, WorkloadPriorityClass } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addResources, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+import { addInto, parseCachedResources, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import { isTerminal, matchesLabels, nodeStates, podRequests, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
 import type { ControllerContext } from '../context.js';
@@ -183,7 +183,7 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
           key: workloadKey('Job', job),
           namespace: job.metadata.namespace!,
           pool: a.pool,
-          total: parseResources(a.total),
+          total: parseCachedResources(a.total),
           priority: a.priority ?? priorityClass(job.spec.priorityClassName)?.value ?? 0,
           admittedAt: Date.parse(a.admittedAt),
           preemptible: job.spec.preemptible !== false,
@@ -240,7 +240,10 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
       const jobName = pod.metadata?.labels?.[labels.job];
       const job = jobName ? caches.jobs.get(`${pod.metadata!.namespace}/${jobName}`) : undefined;
       const leaving = jobName ? !(job && jobHoldsReservation(job)) : pod.metadata?.deletionTimestamp !== undefined;
-      if (leaving) out.set(node, addResources(out.get(node) ?? new Map(), podRequests(pod)));
+      if (!leaving) continue;
+      const sum = out.get(node);
+      if (sum) addInto(sum, podRequests(pod));
+      else out.set(node, new Map(podRequests(pod)));
     }
     return out;
   }

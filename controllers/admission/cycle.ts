@@ -56,7 +56,7 @@ export interface PendingWorkload {
 /** Room a reservation takes on one node: a bound pod, or where this cycle expects an unbound one. */
 export interface Occupied {
   node: string;
-  requests: Resources;
+  requests: ReadonlyMap<string, bigint>;
 }
 
 export interface ActiveReservation {
@@ -64,7 +64,7 @@ export interface ActiveReservation {
   key?: string;
   namespace: string;
   pool: string;
-  total: Resources;
+  total: ReadonlyMap<string, bigint>;
   priority: number;
   admittedAt: number;
   preemptible: boolean;

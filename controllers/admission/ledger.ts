@@ -45,7 +45,7 @@ export class Ledger {
     return this.usage.get(namespace) ?? { total: new Map(), byPool: new Map() };
   }
 
-  add(namespace: string, pool: string, total: Resources): void {
+  add(namespace: string, pool: string, total: ReadonlyMap<string, bigint>): void {
     const u = this.used(namespace);
     this.usage.set(namespace, {
       total: addResources(u.total, total),
@@ -53,7 +53,7 @@ export class Ledger {
     });
   }
 
-  remove(namespace: string, pool: string, total: Resources): void {
+  remove(namespace: string, pool: string, total: ReadonlyMap<string, bigint>): void {
     const u = this.used(namespace);
     this.usage.set(namespace, {
       total: subtractResources(u.total, total),

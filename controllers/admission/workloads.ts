@@ -7,7 +7,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Job, ModelService, Notebook } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { formatResources, parseResources, scaleResources, type Resources } from '../../apis/quantity.js';
+import { formatResources, parseResources, scaleResources } from '../../apis/quantity.js';
 import { isTerminal, podRequests } from '../cluster/nodes.js';
 
 export type WorkloadKind = 'Job' | 'Notebook' | 'ModelService';
@@ -65,7 +65,7 @@ export interface Reservation {
   namespace: string;
   name: string;
   pool: string;
-  total: Resources;
+  total: ReadonlyMap<string, bigint>;
   /** Cost rate in milli-units per hour. */
   costPerHour: bigint;
 }

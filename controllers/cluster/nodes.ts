@@ -5,7 +5,7 @@
  */
 import type { KubernetesObject, V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import type { ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addResources, parseResources, subtractResources, type Resources } from '../../apis/quantity.js';
+import { addInto, addResources, parseCachedResources, parseResources, subtractResources, type Resources } from '../../apis/quantity.js';
 import type { NodeState } from '../admission/placement.js';
 
 export function slimPod(obj: KubernetesObject): KubernetesObject {
@@ -66,18 +66,17 @@ export function isTerminal(pod: V1Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
-/** What the scheduler counts for a pod: containers summed, init containers' max, plus overhead. */
 /** Cached objects are replaced, never changed, on update: a pod's requests are computed once per version. */
 const requestsByPod = new WeakMap<V1Pod, Resources>();
 
-export function podRequests(pod: V1Pod): Resources {
+/** What the scheduler counts for a pod: containers summed, init containers' max, plus overhead. Shared: never change it. */
+export function podRequests(pod: V1Pod): ReadonlyMap<string, bigint> {
   let requests = requestsByPod.get(pod);
   if (!requests) {
     requests = effectiveRequests(pod);
     requestsByPod.set(pod, requests);
   }
-  // A copy: callers add into what they get.
-  return new Map(requests);
+  return requests;
 }
 
 function effectiveRequests(pod: V1Pod): Resources {
@@ -126,7 +125,9 @@ export function requestsByNode(pods: readonly V1Pod[]): Map<string, Resources> {
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
     if (!node || isTerminal(pod)) continue;
-    out.set(node, addResources(out.get(node) ?? new Map(), podRequests(pod)));
+    const sum = out.get(node);
+    if (sum) addInto(sum, podRequests(pod));
+    else out.set(node, new Map(podRequests(pod)));
   }
   return out;
 }
@@ -136,6 +137,6 @@ export function nodeStates(nodes: readonly V1Node[], used: ReadonlyMap<string, R
   return nodes.map((n) => ({
     name: n.metadata!.name!,
     labels: n.metadata?.labels ?? {},
-    free: subtractResources(parseResources(n.status?.allocatable as Record<string, string>), used.get(n.metadata!.name!) ?? new Map()),
+    free: subtractResources(parseCachedResources(n.status?.allocatable as Record<string, string>), used.get(n.metadata!.name!) ?? new Map()),
   }));
 }

@@ -160,7 +160,9 @@ export class JobReconciler {
 
     const wasQueued = cached.status?.phase === 'Queued';
     const waits = [decision.requeueAfterMs];
-    const sinceProgress = now - (this.progressWrittenAt.get(key) ?? 0);
+    // The admission controller's write starts an attempt: its pods' first steps wait for the interval too.
+    const attemptStarted = cached.status?.attemptStartTime ? Date.parse(cached.status.attemptStartTime) : 0;
+    const sinceProgress = now - Math.max(this.progressWrittenAt.get(key) ?? 0, attemptStarted);
     const onlyProgressMoved =
       cached.status !== undefined && decision.events.length === 0 && !semanticEqual(cached.status, decision.status) && semanticEqual(withoutProgress(cached.status), withoutProgress(decision.status));
     let changed = false;
