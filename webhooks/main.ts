@@ -10,7 +10,7 @@ import { realpathSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, Watch, type V1LabelSelector } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, type V1LabelSelector } from '@kubernetes/client-node';
 import { pino, type Level, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { defaultIngressDomain } from '../controllers/modelservice/expose.js';
@@ -263,7 +263,8 @@ async function main(): Promise<void> {
   let running: RunningWebhooks;
   try {
     const kubeConfig = loadKubeConfig(opts.kubeconfig, process.env);
-    const caches = new WebhookCaches(new InformerFactory({ rest: new RestClient(kubeConfig), watch: new Watch(kubeConfig), clock: new SystemClock(), logger }));
+    const rest = new RestClient(kubeConfig);
+    const caches = new WebhookCaches(new InformerFactory({ rest, watch: rest, clock: new SystemClock(), logger }));
     running = await startWebhooks(opts, { kubeConfig, logger, registry, now: () => new Date(), caches, ...octopusAdmission(caches.lookups, { ingressDomain: opts.ingressDomain, buildRegistry: opts.buildRegistry }) });
   } catch (err) {
     logger.fatal({ err }, 'octopus-webhooks failed to start');

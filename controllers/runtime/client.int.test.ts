@@ -194,4 +194,58 @@ describe('ObjectClient against the real apiserver', () => {
     const lists = results.filter((r, i) => i % 2 === 1 && r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ items?: unknown[] }>).value.items?.length);
     expect(new Set(lists)).toEqual(new Set([names.length]));
   });
+
+  describe('RestClient.watch', () => {
+    const path = () => `/api/v1/namespaces/${plane.namespace}/configmaps`;
+    type Event = { type: string; name?: string; payload?: number };
+
+    it('hands over every event in order, large ones whole, and reports nothing more once aborted', async () => {
+      const list = await rest.request<{ metadata: { resourceVersion: string } }>({ method: 'GET', path: path(), query: { limit: 1 } });
+      const resourceVersion = list.metadata.resourceVersion;
+      const events: Event[] = [];
+      const done: unknown[] = [];
+      const onEvent = (type: string, object: unknown) => {
+        const cm = object as V1ConfigMap;
+        events.push({ type, name: cm.metadata?.name, payload: cm.data?.payload?.length });
+      };
+      const connection = await rest.watch(path(), { resourceVersion, labelSelector: 'watched=true' }, onEvent, (err) => done.push(err));
+      const labelled = (name: string, payload: string) => ({ ...configMap(name, { payload }), metadata: { name, namespace: plane.namespace, labels: { watched: 'true' } } });
+      // Larger than a socket read: one event arrives in many chunks.
+      await client.applyObject(labelled('watched-1', 'a'.repeat(300_000)));
+      await client.applyObject(labelled('watched-1', 'b'));
+      await client.applyObject(labelled('watched-2', 'c'.repeat(10)));
+      await core.deleteNamespacedConfigMap({ namespace: plane.namespace, name: 'watched-1' });
+      const want = [
+        { type: 'ADDED', name: 'watched-1', payload: 300_000 },
+        { type: 'MODIFIED', name: 'watched-1', payload: 1 },
+        { type: 'ADDED', name: 'watched-2', payload: 10 },
+        { type: 'DELETED', name: 'watched-1', payload: 1 },
+      ];
+      await eventually('every event', async () => (events.length >= want.length ? true : undefined));
+      expect(events).toEqual(want);
+      connection.abort();
+      await eventually('the watch ended', async () => (done.length > 0 ? true : undefined));
+      await client.applyObject(labelled('watched-2', 'after'));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(events).toEqual(want);
+      expect(done).toHaveLength(1);
+    });
+
+    it('ends with the apiserver\'s error, as an ApiException, when the watch is refused', async () => {
+      const done: unknown[] = [];
+      await rest.watch(`/api/v1/namespaces/${plane.namespace}/no-such-things`, {}, () => undefined, (err) => done.push(err));
+      await eventually('the watch ended', async () => (done.length > 0 ? true : undefined));
+      expect(done).toHaveLength(1);
+      expect(done[0]).toMatchObject({ code: 404, message: expect.stringContaining(`watch /api/v1/namespaces/${plane.namespace}/no-such-things: HTTP 404`) });
+    });
+
+    it('ends cleanly (no error) when the apiserver closes the watch at its timeout', async () => {
+      const done: unknown[] = [];
+      const started = Date.now();
+      await rest.watch(path(), { timeoutSeconds: 1 }, () => undefined, (err) => done.push(err));
+      await eventually('the watch ended', async () => (done.length > 0 ? true : undefined));
+      expect(done).toEqual([undefined]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    });
+  });
 });

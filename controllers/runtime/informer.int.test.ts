@@ -1,4 +1,4 @@
-import { CoreV1Api, Watch, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { eventually } from '../../e2e/harness/kube.js';
@@ -16,13 +16,13 @@ class ControllableWatch implements WatchTransport {
   waiting = false;
   /** Used once, for the next watch. */
   nextResourceVersion: string | undefined;
-  private readonly inner: Watch;
+  private readonly inner: RestClient;
   private readonly connections: AbortController[] = [];
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
 
   constructor(kc: KubeConfig) {
-    this.inner = new Watch(kc);
+    this.inner = new RestClient(kc);
   }
 
   async watch(...[path, query, onEvent, onDone]: Parameters<WatchTransport['watch']>): Promise<AbortController> {

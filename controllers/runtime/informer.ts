@@ -8,7 +8,7 @@ import type { Requester } from './rest.js';
 import { semanticEqual } from './semantic-equal.js';
 import { ObjectStore, type IndexFunc } from './store.js';
 
-/** client-node's `Watch` has this shape; tests wrap it to break or redirect watches. */
+/** A watch stream (`RestClient.watch`; client-node's `Watch` has the same shape); tests wrap it to break or redirect watches. */
 export interface WatchTransport {
   watch(
     path: string,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ObjectClient } from './client.js';
@@ -92,7 +92,7 @@ export class Manager {
     this.events = new EventRecorder({ rest: this.rest, clock: this.clock, logger: this.logger, reportingInstance: instance });
     this.informers = new InformerFactory({
       rest: this.rest,
-      watch: new Watch(options.kubeConfig),
+      watch: this.rest,
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { RequestMetrics } from './metrics.js';
 import { sleep, SystemClock } from './clock.js';
@@ -72,6 +72,68 @@ export class RestClient implements Requester {
     const what = `${req.method} ${req.path}`;
     const wait = this.throttle?.when() ?? 0;
     if (wait > 0) await sleep(this.clock, wait, req.signal);
+    let status: number;
+    let headers: Record<string, string>;
+    let text: string;
+    try {
+      ({ status, headers, text } = await exchange(await this.prepare(req)));
+    } catch (err) {
+      this.metrics?.requested(req.method, 0);
+      throw new Error(`${what} failed`, { cause: err });
+    }
+    this.metrics?.requested(req.method, status);
+    const body = parseJson(text);
+    if (status < 200 || status > 299) throw apiError(what, status, body, headers);
+    return body as T;
+  }
+
+  /**
+   * A watch on the same connection as requests (a `WatchTransport`): one event per line, handed
+   * over as it arrives. `onDone` gets undefined when the server ends the stream, else the error
+   * (an HTTP error status as an `ApiException`). Watches are not throttled: one per informer,
+   * long-lived.
+   */
+  async watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (type: string, object: unknown) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const connection = new AbortController();
+    let ended = false;
+    const end = (err: unknown) => {
+      if (ended) return;
+      ended = true;
+      connection.abort();
+      onDone(err);
+    };
+    const what = `watch ${path}`;
+    try {
+      const context = await this.prepare({ method: 'GET', path, query: { ...query, watch: true }, signal: connection.signal });
+      stream(context, {
+        onLine: (line) => {
+          if (ended) return;
+          let event: { type?: unknown; object?: unknown };
+          try {
+            event = JSON.parse(line) as typeof event;
+          } catch {
+            return end(new Error(`${what}: an event is not JSON: ${line.slice(0, 200)}`));
+          }
+          onEvent(String(event.type), event.object);
+        },
+        onStatus: (status, headers, text) => {
+          this.metrics?.requested('GET', status);
+          if (status !== 200) end(apiError(what, status, parseJson(text), headers));
+        },
+        onEnd: end,
+      });
+    } catch (err) {
+      end(new Error(`${what} failed`, { cause: err }));
+    }
+    return connection;
+  }
+
+  private async prepare(req: RestRequest): Promise<RequestContext> {
     const context = this.configuration.baseServer.makeRequestContext(req.path, httpMethods[req.method]);
     for (const [name, value] of Object.entries(req.query ?? {})) {
       if (value !== undefined) context.setQueryParam(name, String(value));
@@ -82,24 +144,9 @@ export class RestClient implements Requester {
       context.setBody(JSON.stringify(req.body));
     }
     if (req.signal) context.setSignal(req.signal);
-    let status: number;
-    let headers: Record<string, string>;
-    let text: string;
-    try {
-      await this.configuration.authMethods.default?.applySecurityAuthentication(context);
-      this.keepAlive(context);
-      ({ status, headers, text } = await exchange(context));
-    } catch (err) {
-      this.metrics?.requested(req.method, 0);
-      throw new Error(`${what} failed`, { cause: err });
-    }
-    this.metrics?.requested(req.method, status);
-    const body = parseJson(text);
-    if (status < 200 || status > 299) {
-      const message = (body as { message?: unknown } | undefined)?.message;
-      throw new ApiException(status, `${what}: HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`, body, headers);
-    }
-    return body as T;
+    await this.configuration.authMethods.default?.applySecurityAuthentication(context);
+    this.keepAlive(context);
+    return context;
   }
 
   /**
@@ -134,13 +181,8 @@ export class RestClient implements Requester {
  * each a retried write and a backed-off key.
  */
 function exchange(context: RequestContext): Promise<{ status: number; headers: Record<string, string>; text: string }> {
-  const url = new URL(context.getUrl());
-  const body = context.getBody() as string | undefined;
-  const headers: Record<string, string> = { ...context.getHeaders() };
-  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: context.getHttpMethod(), headers, agent: context.getAgent(), signal: context.getSignal() }, (res) => {
+    send(context, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
@@ -149,16 +191,63 @@ function exchange(context: RequestContext): Promise<{ status: number; headers: R
         if (!res.complete) return reject(new Error('the response was cut off'));
         resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
       });
-    });
-    req.on('error', reject);
-    req.end(body);
+    }).on('error', reject);
   });
+}
+
+function send(context: RequestContext, onResponse: (res: IncomingMessage) => void): ClientRequest {
+  const url = new URL(context.getUrl());
+  const body = context.getBody() as string | undefined;
+  const headers: Record<string, string> = { ...context.getHeaders() };
+  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+  const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const req = request(url, { method: context.getHttpMethod(), headers, agent: context.getAgent(), signal: context.getSignal() }, onResponse);
+  req.end(body);
+  return req;
+}
+
+/** A streamed response split into lines; an error status's body is read whole and given to `onStatus`. */
+function stream(
+  context: RequestContext,
+  handlers: { onLine(line: string): void; onStatus(status: number, headers: Record<string, string>, text: string): void; onEnd(err: unknown): void },
+): void {
+  send(context, (res) => {
+    const status = res.statusCode ?? 0;
+    res.setEncoding('utf8');
+    res.on('error', handlers.onEnd);
+    res.on('aborted', () => handlers.onEnd(new Error('the watch was cut off')));
+    if (status !== 200) {
+      let text = '';
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => handlers.onStatus(status, flatHeaders(res.headers), text));
+      return;
+    }
+    handlers.onStatus(status, flatHeaders(res.headers), '');
+    let pending = '';
+    res.on('data', (chunk: string) => {
+      pending += chunk;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line.trim() !== '') handlers.onLine(line);
+      }
+    });
+    const cutOff = () => handlers.onEnd(res.complete ? undefined : new Error('the watch was cut off'));
+    res.on('end', cutOff);
+    res.on('close', cutOff);
+  }).on('error', handlers.onEnd);
 }
 
 function flatHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
+}
+
+function apiError(what: string, status: number, body: unknown, headers: Record<string, string>): ApiException<unknown> {
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return new ApiException(status, `${what}: HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`, body, headers);
 }
 
 function parseJson(text: string): unknown {

@@ -80,8 +80,9 @@ let built: string | undefined;
 /**
  * The controller compiled as the image builds it, once per process, into a folder of this run's
  * own under dist/ (ignored by git): inside the repository, so its imports find node_modules.
+ * A benchmark calls it when it records its source, so what runs is what it recorded.
  */
-function builtController(): string {
+export function builtController(): string {
   if (!built) {
     mkdirSync(join(repoRoot, 'dist'), { recursive: true });
     const outDir = mkdtempSync(join(repoRoot, 'dist', 'bench-'));
