@@ -19,7 +19,7 @@ const work = mkdtempSync(join(tmpdir(), 'octopus-chart-'));
 const custom = {
   global: { image: { repository: { address: 'registry.example.com:5000', pathname: 'ai/octopus' }, tag: '1.2.3', pullPolicy: 'Always' }, nodeSelector: { 'node-role/octopus': 'yes' } },
   Common: { resourceTagKey: 'example.com/pool', resourceTagValuePrefix: 'prod-' },
-  controller: { replicas: 3, workers: 8, kubeApiQps: 50, kubeApiBurst: 100, heapLimitMiB: 1024 },
+  controller: { replicas: 3, workers: 8, kubeApiQps: 50, kubeApiBurst: 100, heapLimitMiB: 1024, semiSpaceMiB: 4 },
   monitoring: { serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' } }, grafanaDashboard: { enabled: true } },
   networkPolicy: { enabled: false },
   defaults: { enabled: true },
@@ -60,7 +60,7 @@ describe('helm lint and template', () => {
     const objs = await template(['--values', customFile]);
     const deployment = find(objs, 'Deployment', 'octopus-controller') as { spec: { replicas: number; template: { spec: { nodeSelector: Record<string, string>; containers: { image: string; imagePullPolicy: string; command: string[]; args: string[] }[] } } } };
     const container = deployment.spec.template.spec.containers[0]!;
-    expect(container.command).toEqual(['node', '--max-old-space-size=1024', 'dist/controllers/main.js']);
+    expect(container.command).toEqual(['node', '--max-old-space-size=1024', '--max-semi-space-size=4', 'dist/controllers/main.js']);
     expect(deployment.spec.replicas).toBe(3);
     // Helm merges maps with the defaults (set a default key to null to drop it).
     expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'node-role/octopus': 'yes', 'octopus.openi.pcl.cn/node': 'server' });

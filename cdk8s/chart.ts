@@ -241,7 +241,7 @@ export class Controller extends Construct {
       component: 'controller',
       port: { name: 'metrics', containerPort: names.metricsPort },
       probeScheme: 'HTTP',
-      nodeOptions: [`--max-old-space-size=${value('controller.heapLimitMiB')}`],
+      nodeOptions: [`--max-old-space-size=${value('controller.heapLimitMiB')}`, `--max-semi-space-size=${value('controller.semiSpaceMiB')}`],
       args: [
         `--lease-namespace=${releaseNamespace}`,
         `--metrics-port=${names.metricsPort}`,

@@ -226,12 +226,14 @@ function stream(
     let pending = '';
     res.on('data', (chunk: string) => {
       pending += chunk;
+      let start = 0;
       let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
+      while ((newline = pending.indexOf('\n', start)) >= 0) {
+        const line = pending.slice(start, newline);
+        start = newline + 1;
         if (line.trim() !== '') handlers.onLine(line);
       }
+      pending = pending.slice(start);
     });
     const cutOff = () => handlers.onEnd(res.complete ? undefined : new Error('the watch was cut off'));
     res.on('end', cutOff);

@@ -20,8 +20,8 @@ const specName = 'bench-gpu-1x';
 
 /** The Node.js flags the chart's defaults give the controller. */
 function chartNodeOptions(): string[] {
-  const values = defaultValues() as { controller: { heapLimitMiB: number } };
-  return [`--max-old-space-size=${values.controller.heapLimitMiB}`];
+  const values = defaultValues() as { controller: { heapLimitMiB: number; semiSpaceMiB: number } };
+  return [`--max-old-space-size=${values.controller.heapLimitMiB}`, `--max-semi-space-size=${values.controller.semiSpaceMiB}`];
 }
 
 /** Cluster-scoped objects a run creates, by plural; the priority classes only in the preemption scenario. */
