@@ -4,6 +4,7 @@
  * price, pods without cpu/memory were BestEffort and counted as nothing, import pods were not counted.
  * (9) A resource no Quota named was unlimited. Each is tried again as the member.
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { apiVersion, group, version, type Job, type ModelService, type Quota, type ResourcePool } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
@@ -175,11 +176,16 @@ export function describeQuotaAttacks(world: () => AttackWorld): void {
 
     it("counts a running import pod against the workspace's Quota", async () => {
       const w = world();
+      // A source that accepts and never answers keeps the import pod Running (the plane runs it for
+      // real): an unreachable host would fail it within a second, before the Quota is due to count it.
+      const held = new Set<Socket>();
+      const silent = createServer((socket) => held.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       const dataset = {
         apiVersion,
         kind: 'Dataset',
         metadata: { name: 'atk-import', namespace: w.ns },
-        spec: { versions: [{ name: 'v1', source: { http: { url: 'https://data.example.com/corpus.tar.gz' } } }] },
+        spec: { versions: [{ name: 'v1', source: { http: { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/corpus.tar.gz` } } }] },
       };
       try {
         expect(await w.tryApply(dataset)).toBeUndefined();
@@ -193,6 +199,8 @@ export function describeQuotaAttacks(world: () => AttackWorld): void {
         expect(await quotaMatchesApi(w)).toBeGreaterThanOrEqual(importCpu);
       } finally {
         await remove(w, ref('Dataset', w.ns, 'atk-import'));
+        for (const socket of held) socket.destroy();
+        silent.close();
       }
     });
   });
