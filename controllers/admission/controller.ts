@@ -9,7 +9,7 @@
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Job, ModelService, Notebook, ResourcePool, WorkloadPriorityClass } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
 import { JobConditions as C, JobReasons as R } from '../../apis/octopus.openi.pcl.cn/v1alpha1/index.js';
-import { addInto, parseCachedResources, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
+import { parseCachedResources, parseQuantity, parseResources, type Resources } from '../../apis/quantity.js';
 import { schedulingCaches, podIndexes } from '../cluster/caches.js';
 import { isTerminal, matchesLabels, nodeStates, podRequests, poolNodeSelector, requestsByNode, schedulable } from '../cluster/nodes.js';
 import type { ControllerContext } from '../context.js';
@@ -233,19 +233,14 @@ export function setupAdmission(ctx: ControllerContext, onJobAdmitted: (jobKey: s
    * own pods never count: its next attempt needs that room.
    */
   function releasingByNode(): Map<string, Resources> {
-    const out = new Map<string, Resources>();
-    for (const pod of caches.pods.list()) {
-      const node = pod.spec?.nodeName;
-      if (!node || isTerminal(pod)) continue;
+    const leaving = (pod: V1Pod) => {
       const jobName = pod.metadata?.labels?.[labels.job];
-      const job = jobName ? caches.jobs.get(`${pod.metadata!.namespace}/${jobName}`) : undefined;
-      const leaving = jobName ? !(job && jobHoldsReservation(job)) : pod.metadata?.deletionTimestamp !== undefined;
-      if (!leaving) continue;
-      const sum = out.get(node);
-      if (sum) addInto(sum, podRequests(pod));
-      else out.set(node, new Map(podRequests(pod)));
-    }
-    return out;
+      if (!jobName) return pod.metadata?.deletionTimestamp !== undefined;
+      const job = caches.jobs.get(`${pod.metadata!.namespace}/${jobName}`);
+      return !(job && jobHoldsReservation(job));
+    };
+    // requestsByNode counts only bound, unfinished pods.
+    return requestsByNode(caches.pods.list().filter(leaving));
   }
 
   function pools(): Map<string, PoolNodes> {
